@@ -7,5 +7,4 @@ describe('SDK clients', () => {
       expect(await client.config.maxAttempts()).toBe(5);
     }
   });
-
 });
