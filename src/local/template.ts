@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  readonly Resources: Readonly<Record<string, CfnResource>>;
+  readonly Outputs?: Readonly<Record<string, { readonly Value: unknown }>>;
+}
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+const run = promisify(execFile);
+
+export interface PackageOptions {
+  /** Folder holding serverless.yml. */
+  readonly projectDir: string;
+  readonly stage: string;
+  readonly region: string;
+  /** Where to write the package; a fresh temporary folder when absent. */
+  readonly outDir?: string;
+}
+
+/**
+ * Packages the stack offline exactly as a deployment would and returns its CloudFormation template, so the
+ * local stack builds its tables, notifications and function settings from the deployed definitions.
+ */
+export async function packageTemplate(options: PackageOptions): Promise<{ template: CfnTemplate; outDir: string }> {
+  const outDir = options.outDir ?? (await mkdtemp(join(tmpdir(), 'pneumo-package-')));
+  const bin = join(options.projectDir, 'node_modules', '.bin', 'osls');
+  try {
+    await run(bin, ['package', '--stage', options.stage, '--region', options.region, '--package', outDir], {
+      cwd: options.projectDir,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (cause) {
+    const stderr = (cause as { stderr?: string }).stderr ?? '';
+    throw new TemplateError(`osls package failed: ${stderr.trim().split('\n').slice(-5).join(' | ')}`, { cause });
+  }
+  return { template: await readTemplate(join(outDir, 'cloudformation-template-update-stack.json')), outDir };
+}
+
+export async function readTemplate(file: string): Promise<CfnTemplate> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<CfnTemplate>;
+  if (typeof parsed.Resources !== 'object') throw new TemplateError(`${file} has no Resources`);
+  return parsed as CfnTemplate;
+}
+
+export function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Resolves the intrinsic functions the local stack meets in resource properties (Ref, Fn::GetAtt, Fn::Sub,
+ * Fn::Join) against local names; anything it cannot resolve is an error that names it.
+ */
+export function resolveIntrinsics(value: unknown, names: Readonly<Record<string, string>>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, names));
+  if (!isRecord(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1) {
+    const [fn] = keys;
+    const arg = value[fn ?? ''];
+    if (fn === 'Ref') return lookup(String(arg), names);
+    if (fn === 'Fn::GetAtt') {
+      const [id, attribute] = Array.isArray(arg) ? arg.map(String) : String(arg).split('.');
+      return lookup(`${id ?? ''}.${attribute ?? ''}`, names);
+    }
+    if (fn === 'Fn::Sub' && typeof arg === 'string') {
+      return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) => lookup(name, names));
+    }
+    if (fn === 'Fn::Join' && Array.isArray(arg)) {
+      const [separator, parts] = arg as [string, unknown[]];
+      return parts.map((part) => String(resolveIntrinsics(part, names))).join(separator);
+    }
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveIntrinsics(item, names)]));
+}
+
+function lookup(name: string, names: Readonly<Record<string, string>>): string {
+  const value = names[name];
+  if (value === undefined) throw new TemplateError(`the local stack cannot resolve "${name}" from the template`);
+  return value;
+}
