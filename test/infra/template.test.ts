@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   actionStrings,
   allPolicyStatements,
@@ -27,10 +27,17 @@ import type { CfnTemplate, FoundStatement, Json, PackagedService } from './templ
 let packaged: PackagedService;
 let template: CfnTemplate;
 
+const scratch: string[] = [];
+
 beforeAll(async () => {
   packaged = await packageService();
   template = packaged.template;
+  scratch.push(packaged.dir);
 }, 120_000);
+
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
 
 const ACCOUNT_FOR_CI = '000000000000';
 const BUCKET_NAME = `pneumo-${STAGE}-${ACCOUNT_FOR_CI}-eu-west-1`;
@@ -382,6 +389,7 @@ describe('classify artifact', () => {
 
   it('loads in Node and exports the handler', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pneumo-bundle-'));
+    scratch.push(dir);
     for (const entry of readZip(classifyZip())) {
       const target = join(dir, entry.name);
       mkdirSync(join(target, '..'), { recursive: true });
