@@ -27,19 +27,29 @@ export interface PackageOptions {
   readonly region: string;
   /** Where to write the package; a fresh temporary folder when absent. */
   readonly outDir?: string;
+  /** Stage parameters passed as `--param name=value`. */
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+/** The environment without AWS credentials or profiles: packaging must never need them. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+  return { ...env, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null' };
 }
 
 /**
  * Packages the stack offline exactly as a deployment would and returns its CloudFormation template, so the
  * local stack builds its tables, notifications and function settings from the deployed definitions.
+ * serverless-esbuild works in `<project>/.esbuild`, so two packagings of one project must not run at once.
  */
 export async function packageTemplate(options: PackageOptions): Promise<{ template: CfnTemplate; outDir: string }> {
   const outDir = options.outDir ?? (await mkdtemp(join(tmpdir(), 'pneumo-package-')));
   const bin = join(options.projectDir, 'node_modules', '.bin', 'osls');
   try {
-    await run(bin, ['package', '--stage', options.stage, '--region', options.region, '--package', outDir], {
+    const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
+    await run(bin, ['package', '--stage', options.stage, '--region', options.region, '--package', outDir, ...params], {
       cwd: options.projectDir,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      env: offlineEnv(),
       maxBuffer: 16 * 1024 * 1024,
     });
   } catch (cause) {

@@ -10,7 +10,7 @@ import {
   isObject,
   objectAt,
   outputTarget,
-  packageService,
+  packagedService,
   readZip,
   render,
   resource,
@@ -29,11 +29,10 @@ let template: CfnTemplate;
 
 const scratch: string[] = [];
 
-beforeAll(async () => {
-  packaged = await packageService();
+beforeAll(() => {
+  packaged = packagedService();
   template = packaged.template;
-  scratch.push(packaged.dir);
-}, 120_000);
+});
 
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });

@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { inject } from 'vitest';
 
 /*
- * Packages the service with osls exactly as CI does (`--stage ci --region eu-west-1`, no AWS credentials) into
- * a temporary directory and loads the CloudFormation template it would deploy.
- *
- * serverless-esbuild works in `<repo>/.esbuild` while it packages, so two packagings of this repository must not
- * run at the same time: keep one test file that calls packageService().
+ * Reads what test/global-setup.ts packaged once per run with osls exactly as CI does (`--stage ci --region
+ * eu-west-1`, no AWS credentials): the CloudFormation template it would deploy and the function zips.
  */
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,32 +33,9 @@ export interface PackagedService {
   readonly template: CfnTemplate;
 }
 
-/**
- * The test environment without any AWS credentials, profiles or ~/.aws files: packaging must not need them.
- * (osls has no telemetry or update notices, so no SLS_* switches are needed.)
- */
-function offlineEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('AWS_')) env[name] = value;
-  }
-  return { ...env, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null' };
-}
-
-export async function packageService(): Promise<PackagedService> {
-  const dir = mkdtempSync(join(tmpdir(), 'pneumo-package-'));
-  const osls = join(REPO_ROOT, 'node_modules', '.bin', 'osls');
-  await new Promise<void>((done, fail) => {
-    execFile(
-      osls,
-      ['package', '--stage', STAGE, '--region', REGION, '--package', dir],
-      { cwd: REPO_ROOT, env: offlineEnv(), timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) fail(new Error(`osls package failed: ${error.message}\n${stdout}\n${stderr}`));
-        else done();
-      },
-    );
-  });
+/** The template and artifacts of the run's one offline packaging (see test/global-setup.ts). */
+export function packagedService(): PackagedService {
+  const dir = inject('packageDir');
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
   return { dir, template };
 }
