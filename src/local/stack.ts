@@ -1,0 +1,188 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { AsyncInvoker } from './invoker.js';
+import type { LambdaHandler } from './invoker.js';
+import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
+import { notificationRecord, notificationRules, ruleMatches, SequencerClock, singleRecordEvent } from './s3-notifications.js';
+import type { ObjectCreated } from './s3-notifications.js';
+import { ensureTables, tableDefinitions } from './tables.js';
+import { packageTemplate, resolveIntrinsics, resourcesOfType, TemplateError } from './template.js';
+import type { CfnTemplate } from './template.js';
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalStackOptions {
+  readonly projectDir: string;
+  /** Everything the stack keeps (objects, tables, models, dead letters) lives here. */
+  readonly dataDir: string;
+  readonly region: string;
+  /** 0 picks a free port. */
+  readonly ports: { readonly s3: number; readonly dynamodb: number };
+  /** Where DetectCustomLabels and the other Rekognition calls go. */
+  readonly rekognitionEndpoint: string;
+  /** Pause before a failed invocation is retried. */
+  readonly retryDelayMs: number;
+  /** A template already packaged (tests reuse one); packaged from serverless.yml when absent. */
+  readonly template?: CfnTemplate;
+}
+
+export interface LocalStack {
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string };
+  readonly names: { readonly bucket: string; readonly tables: Readonly<Record<string, string>> };
+  readonly invokers: Readonly<Record<string, AsyncInvoker>>;
+  readonly deadLetterFile: string;
+  /** Resolves when every notification so far has been handled (stored or dead-lettered). */
+  readonly idle: () => Promise<void>;
+  readonly stop: () => Promise<void>;
+}
+
+function literalName(template: CfnTemplate, type: string, property: string): [string, string][] {
+  return resourcesOfType(template, type).map(([logicalId, resource]) => {
+    const name = resource.Properties?.[property];
+    if (typeof name !== 'string') throw new TemplateError(`${logicalId} needs a literal ${property} for the local stack`);
+    return [logicalId, name];
+  });
+}
+
+/** Buckets with a literal name; the framework's deployment bucket has none and has no local role. */
+function localBuckets(template: CfnTemplate): [string, string][] {
+  return resourcesOfType(template, 'AWS::S3::Bucket').flatMap(([logicalId, resource]): [string, string][] => {
+    const name = resource.Properties?.BucketName;
+    return typeof name === 'string' ? [[logicalId, name]] : [];
+  });
+}
+
+/** Names the template's intrinsics may refer to, as they exist locally. */
+function localNames(template: CfnTemplate, region: string): Record<string, string> {
+  const names: Record<string, string> = { 'AWS::Region': region, 'AWS::AccountId': LOCAL_ACCOUNT_ID, 'AWS::Partition': 'aws' };
+  for (const [id, name] of literalName(template, 'AWS::DynamoDB::Table', 'TableName')) {
+    names[id] = name;
+    names[`${id}.Arn`] = `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${name}`;
+  }
+  for (const [id, name] of localBuckets(template)) {
+    names[id] = name;
+    names[`${id}.Arn`] = `arn:aws:s3:::${name}`;
+  }
+  return names;
+}
+
+async function loadHandler(projectDir: string, handlerSetting: unknown): Promise<LambdaHandler> {
+  const match = typeof handlerSetting === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handlerSetting) : null;
+  if (!match?.[1] || !match[2]) throw new TemplateError(`function handler ${JSON.stringify(handlerSetting)} is not "<file>.<export>"`);
+  const module = (await import(pathToFileURL(join(projectDir, `${match[1]}.ts`)).href)) as Record<string, unknown>;
+  const handler = module[match[2]];
+  if (typeof handler !== 'function') throw new TemplateError(`${match[1]}.ts does not export a function "${match[2]}"`);
+  const context = { functionName: match[1], awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 };
+  return (event) => (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, context);
+}
+
+async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${actual}`,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      }),
+  };
+}
+
+/**
+ * Starts S3 and DynamoDB stand-ins on loopback, builds tables and bucket notifications from the packaged
+ * template, and runs the production handlers in this process with the template's environment, pointed at the
+ * local endpoints through AWS_ENDPOINT_URL_<SERVICE>.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const template =
+    options.template ??
+    (await packageTemplate({ projectDir: options.projectDir, stage: 'local', region: options.region, params: { accountId: LOCAL_ACCOUNT_ID } })).template;
+  const names = localNames(template, options.region);
+  const rules = notificationRules(template);
+  const deadLetterFile = join(options.dataDir, 'dead-letters.jsonl');
+
+  const dynamo = await startDynalite(options.ports.dynamodb, join(options.dataDir, 'dynamodb'));
+  const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
+  const definitions = tableDefinitions(template);
+  await ensureTables(dynamoClient, definitions);
+  dynamoClient.destroy();
+
+  const sequencers = new SequencerClock();
+  const invokers: Record<string, AsyncInvoker> = {};
+  const pendingObjects: ObjectCreated[] = [];
+  let ready = false;
+  const deliver = (object: ObjectCreated): void => {
+    if (!ready) {
+      pendingObjects.push(object);
+      return;
+    }
+    const bucketId = Object.keys(template.Resources).find((id) => names[id] === object.bucket);
+    for (const rule of rules) {
+      const invoker = invokers[rule.functionLogicalId];
+      if (rule.bucketLogicalId !== bucketId || !invoker || !ruleMatches(rule, object.eventName, object.key)) continue;
+      // One record per event, like S3: a sequencer per matching configuration keeps duplicates detectable.
+      invoker.submit(singleRecordEvent(notificationRecord(object, sequencers.next(), options.region, `${rule.functionLogicalId}-${rule.suffix}`)));
+    }
+  };
+  const s3 = await startLocalS3({
+    port: options.ports.s3,
+    directory: join(options.dataDir, 's3'),
+    buckets: localBuckets(template).map(([, name]) => name),
+    onObjectCreated: deliver,
+  });
+
+  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: options.rekognitionEndpoint };
+  Object.assign(process.env, {
+    AWS_REGION: options.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_REKOGNITION: endpoints.rekognition,
+  });
+
+  const targets = new Set(rules.map((rule) => rule.functionLogicalId));
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    if (!targets.has(logicalId)) continue;
+    const properties = resource.Properties ?? {};
+    const environment = resolveIntrinsics((properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names);
+    const variables = { ...(environment as Record<string, string>) };
+    // Source maps are for the bundle; here the sources run directly.
+    delete variables.NODE_OPTIONS;
+    Object.assign(process.env, variables);
+    invokers[logicalId] = new AsyncInvoker({
+      functionName: typeof properties.FunctionName === 'string' ? properties.FunctionName : logicalId,
+      handler: await loadHandler(options.projectDir, properties.Handler),
+      concurrency: Number(properties.ReservedConcurrentExecutions ?? 10),
+      maxRetries: 2,
+      retryDelayMs: options.retryDelayMs,
+      deadLetterFile,
+    });
+  }
+  ready = true;
+  pendingObjects.splice(0).forEach(deliver);
+
+  const bucket = localBuckets(template)[0]?.[1];
+  if (!bucket) throw new TemplateError('the template has no bucket');
+  return {
+    endpoints,
+    names: { bucket, tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])) },
+    invokers,
+    deadLetterFile,
+    idle: async () => {
+      await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+    },
+    stop: async () => {
+      await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      await s3.stop();
+      await dynamo.stop();
+    },
+  };
+}

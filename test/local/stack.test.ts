@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
+import { startLocalStack } from '../../src/local/stack.js';
+import type { LocalStack } from '../../src/local/stack.js';
+import { readTemplate } from '../../src/local/template.js';
+import { fixtureImage } from '../fixtures/images.js';
+
+let stack: LocalStack;
+let dataDir: string;
+let s3: S3Client;
+let documents: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'pneumo-stack-'));
+  stack = await startLocalStack({
+    projectDir: resolve(import.meta.dirname, '../..'),
+    dataDir,
+    region: 'eu-west-1',
+    ports: { s3: 0, dynamodb: 0 },
+    // Nothing is promoted in these tests, so classify never calls Rekognition; port 9 (discard) refuses.
+    rekognitionEndpoint: 'http://127.0.0.1:9',
+    retryDelayMs: 0,
+    template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
+  });
+  s3 = new S3Client({ endpoint: stack.endpoints.s3, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS }),
+  );
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function upload(key: string, body: Uint8Array): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: body }));
+  await stack.idle();
+}
+
+async function row(key: string): Promise<Record<string, unknown> | undefined> {
+  const table = stack.names.tables.ResultsTable ?? '';
+  const { Item } = await documents.send(new GetCommand({ TableName: table, Key: { imageKey: key } }));
+  return Item;
+}
+
+describe('local stack: S3 upload → classify handler → results table', () => {
+  it('builds the deployed tables and bucket locally', () => {
+    expect(stack.names.bucket).toBe('pneumo-ci-000000000000-eu-west-1');
+    expect(Object.keys(stack.names.tables).sort()).toEqual(['RegistryTable', 'ResultsTable']);
+  });
+
+  it('classifies an upload with an encoded key; with no model it waits as PENDING', async () => {
+    await upload('inbox/ward 3/a+b.jpeg', fixtureImage('normal-1.jpeg'));
+    expect(await row('inbox/ward 3/a+b.jpeg')).toMatchObject({ status: 'PENDING', reason: 'no-model', width: 224, height: 224 });
+  });
+
+  it('rejects a text file named .jpg by its content', async () => {
+    await upload('inbox/notes.jpg', fixtureImage('text-named.jpg'));
+    expect(await row('inbox/notes.jpg')).toMatchObject({ status: 'REJECTED', reason: 'unsupported-format' });
+  });
+
+  it('applies the template filters: upper-case suffixes yes, other suffixes and prefixes no', async () => {
+    await upload('inbox/UPPER.JPG', fixtureImage('normal-2.jpeg'));
+    await upload('inbox/mixed.Jpg', fixtureImage('normal-2.jpeg'));
+    await upload('inbox/scan.gif', fixtureImage('normal-2.jpeg'));
+    await upload('training/NORMAL/a.jpeg', fixtureImage('normal-2.jpeg'));
+    expect(await row('inbox/UPPER.JPG')).toMatchObject({ status: 'PENDING' });
+    expect(await row('inbox/mixed.Jpg')).toBeUndefined();
+    expect(await row('inbox/scan.gif')).toBeUndefined();
+    expect(await row('training/NORMAL/a.jpeg')).toBeUndefined();
+  });
+
+  it('lets a re-upload of the same key replace its result', async () => {
+    await upload('inbox/again.png', fixtureImage('one-pixel.png'));
+    expect(await row('inbox/again.png')).toMatchObject({ status: 'REJECTED', reason: 'dimensions-too-small' });
+    await upload('inbox/again.png', fixtureImage('huge-5000px.png'));
+    expect(await row('inbox/again.png')).toMatchObject({ status: 'REJECTED', reason: 'dimensions-too-large' });
+  });
+
+  it('dead-letters nothing for these uploads', () => {
+    expect(stack.invokers.ClassifyLambdaFunction?.stats).toMatchObject({ deadLettered: 0 });
+  });
+});
