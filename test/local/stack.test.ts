@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { uploadLabelledFolder } from '../../src/local/demo.js';
 import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import type { LocalStack } from '../../src/local/stack.js';
@@ -82,6 +83,15 @@ describe('local stack: S3 upload → classify handler → results table', () => 
     expect(await row('inbox/again.png')).toMatchObject({ status: 'REJECTED', reason: 'dimensions-too-small' });
     await upload('inbox/again.png', fixtureImage('huge-5000px.png'));
     expect(await row('inbox/again.png')).toMatchObject({ status: 'REJECTED', reason: 'dimensions-too-large' });
+  });
+
+  it('uploads the bundled inbox sample with its known labels; each image gets a row', async () => {
+    const uploaded = await uploadLabelledFolder(s3, stack.names.bucket, resolve(import.meta.dirname, '../../src/local/sample/inbox'), 'inbox/sample/', false);
+    await stack.idle();
+    expect(uploaded).toHaveLength(40);
+    expect(new Set(uploaded.map((image) => image.label))).toEqual(new Set(['NORMAL', 'PNEUMONIA']));
+    const rows = await Promise.all(uploaded.map((image) => row(image.key)));
+    expect(rows.map((stored) => stored?.status)).toEqual(Array.from({ length: 40 }, () => 'PENDING'));
   });
 
   it('dead-letters nothing for these uploads', () => {
