@@ -1,0 +1,6 @@
+export { startRekognitionEmulator } from './server.js';
+export type { FaultRule, RekognitionEmulator, RekognitionEmulatorOptions } from './server.js';
+export { constantPredictor, trainedModelPredictor } from './predictor.js';
+export type { LoadedModel, Predictor } from './predictor.js';
+export type { TrainingSettings } from './training.js';
+export type { VersionStatus } from './store.js';
