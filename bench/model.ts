@@ -19,6 +19,7 @@ const { values } = parseArgs({
     l2: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.l2) },
     lr: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.learningRate) },
     limit: { type: 'string', default: '0' },
+    'split-seed': { type: 'string', default: '1' },
   },
 });
 
@@ -83,8 +84,8 @@ async function main(): Promise<void> {
   let items: Item[] = LABELS.flatMap((name, label) => readdirSync(join(values.data, name)).sort().map((file) => ({ file: join(name, file), label, patient: patientOf(file) })));
   const limit = Number(values.limit);
   if (limit > 0) items = items.filter((_, i) => i % Math.ceil(items.length / limit) === 0);
-  const [trainAll, test] = splitByPatient(items, 0.2, 1);
-  const [train, validation] = splitByPatient(trainAll, 0.15, 2);
+  const [trainAll, test] = splitByPatient(items, 0.2, Number(values['split-seed']));
+  const [train, validation] = splitByPatient(trainAll, 0.15, Number(values['split-seed']) + 1000);
   console.log(`images ${items.length}: train ${train.length}, validation ${validation.length}, held-out test ${test.length}; features ${FEATURE_LENGTH}`);
 
   let t = performance.now();
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     epochs: Number(values.epochs),
     l2: Number(values.l2),
     learningRate: Number(values.lr),
-    onEpoch: (epoch, loss) => {
+    onEpoch: (epoch, _epochs, loss) => {
       if (epoch % 5 === 0) console.log(`  epoch ${epoch} loss ${loss.toFixed(4)}`);
     },
   });

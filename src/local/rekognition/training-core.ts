@@ -174,8 +174,8 @@ export async function runTraining(job: TrainingJob, progress: (message: string) 
 
   const weights = trainModel(train.rows, train.labels, classes, {
     ...options,
-    onEpoch: (epoch, loss) => {
-      progress(`Training: epoch ${epoch}/${options.epochs}, loss ${loss.toFixed(4)}`);
+    onEpoch: (epoch, epochs, loss) => {
+      if (epoch % 5 === 0 || epoch === epochs) progress(`Training: epoch ${epoch}/${epochs}, loss ${loss.toFixed(4)}`);
     },
   });
 
