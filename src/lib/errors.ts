@@ -38,3 +38,50 @@ export class RecordsNotProcessedError extends Error {
     );
   }
 }
+
+/*
+ * Training and deployment. Each name is what a state machine's Catch matches on (a Lambda's thrown error
+ * becomes the task's Error), so the names are part of the state machines' contract: rename them only together.
+ */
+
+/** A state machine input that cannot start a run: wrong type, out of range, unknown field. */
+export class InvalidTrainingInputError extends Error {
+  override readonly name = 'InvalidTrainingInputError';
+}
+
+/** Another retrain holds the training lock; this one is refused instead of training twice. */
+export class TrainingInProgressError extends Error {
+  override readonly name = 'TrainingInProgressError';
+  constructor(
+    readonly heldBy: string,
+    options?: { cause: unknown },
+  ) {
+    super(`a retrain is already running (version "${heldBy}"); wait for it to finish`, options);
+  }
+}
+
+/** A model version of that name was already requested: a double trigger, or a name reused by mistake. */
+export class VersionExistsError extends Error {
+  override readonly name = 'VersionExistsError';
+  constructor(
+    readonly versionName: string,
+    options?: { cause: unknown },
+  ) {
+    super(`model version "${versionName}" was already requested; choose another versionName`, options);
+  }
+}
+
+/** The training images cannot make a usable dataset (too few labels or images, bad names). */
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+}
+
+/** The service's evaluation of a trained version is missing or not in the documented shape. */
+export class EvaluationError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+/** A start was asked for, but there is no version to start (no name given and no promoted model). */
+export class NoModelToStartError extends Error {
+  override readonly name = 'NoModelToStartError';
+}

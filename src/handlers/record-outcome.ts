@@ -1,0 +1,20 @@
+import type { Context } from 'aws-lambda';
+import { documentClient } from '../lib/clients.js';
+import { loadRegistryConfig } from '../lib/config.js';
+import { logger } from '../lib/observability.js';
+import { parseOutcomeRequest, recordOutcome } from '../lib/training/outcome.js';
+import type { OutcomeRecord } from '../lib/training/outcome.js';
+import { TrainingRegistry } from '../lib/training/registry.js';
+
+const config = loadRegistryConfig();
+
+const deps = { registry: new TrainingRegistry(documentClient, config.registryTable) };
+
+/** Every state machine's last Task: record how the run ended in the registry and release the training lock. */
+export const handler = async (event: unknown, context: Context): Promise<OutcomeRecord> => {
+  logger.addContext(context);
+  const record = await recordOutcome(deps, parseOutcomeRequest(event));
+  if (record.error) logger.warn('run ended without success', { ...record });
+  else logger.info('run ended', { ...record });
+  return record;
+};

@@ -1,0 +1,97 @@
+import type { StartConfig } from '../config.js';
+import { InvalidEventError, NoModelToStartError } from '../errors.js';
+import { inferenceUnits, inputObject, isRecord, versionNameField } from './input.js';
+import type { LabelMetrics, TrainingRegistry } from './registry.js';
+
+export interface StartPlan {
+  readonly versionName: string;
+  readonly minInferenceUnits: number;
+  readonly maxInferenceUnits: number;
+  readonly startPollSeconds: number;
+  readonly maxStartPolls: number;
+}
+
+/**
+ * Input of the start state machine: `versionName` (default: the promoted model, which is what the scheduled
+ * daily start wants), `minInferenceUnits`, `maxInferenceUnits` (default: what that model ran with last, else
+ * the stage defaults).
+ */
+export async function planStart(deps: { readonly registry: TrainingRegistry; readonly config: StartConfig }, raw: unknown): Promise<StartPlan> {
+  const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits']);
+  const active = await deps.registry.active();
+  const versionName = versionNameField(input) ?? active?.versionName;
+  if (!versionName) throw new NoModelToStartError('no versionName was given and no model has been promoted yet');
+  const last = active?.versionName === versionName ? active.inferenceUnits : undefined;
+  const units = inferenceUnits(input, {
+    minInferenceUnits: last?.min ?? deps.config.defaults.minInferenceUnits,
+    maxInferenceUnits: last?.max ?? deps.config.defaults.maxInferenceUnits,
+  });
+  return {
+    versionName,
+    minInferenceUnits: units.min,
+    maxInferenceUnits: units.max,
+    startPollSeconds: deps.config.startPollSeconds,
+    maxStartPolls: Math.ceil((deps.config.maxStartMinutes * 60) / deps.config.startPollSeconds),
+  };
+}
+
+export interface PromoteRequest {
+  readonly versionName: string;
+  readonly executionArn: string;
+  /** The DescribeProjectVersions entry of the version, now RUNNING. */
+  readonly version: Record<string, unknown>;
+}
+
+export interface Promotion {
+  readonly versionName: string;
+  readonly projectVersionArn: string;
+  /** The version that was live before and still marked running: the state machine stops it next. */
+  readonly previousVersionArn: string | null;
+}
+
+export function parsePromoteRequest(event: unknown): PromoteRequest {
+  if (!isRecord(event) || typeof event.versionName !== 'string' || typeof event.executionArn !== 'string' || !isRecord(event.version)) {
+    throw new InvalidEventError('Promote needs versionName, executionArn and version');
+  }
+  return { versionName: event.versionName, executionArn: event.executionArn, version: event.version };
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function metricsOf(item: Record<string, unknown> | undefined): readonly LabelMetrics[] | undefined {
+  const value = item?.labelMetrics;
+  return Array.isArray(value) ? (value as LabelMetrics[]) : undefined;
+}
+
+/**
+ * Makes a running version the one classify uses: writes the `active` item (ARN, metrics, units, times) and marks
+ * the version deployed. Returns the version it replaced so the state machine can stop it.
+ */
+export async function promoteVersion(deps: { readonly registry: TrainingRegistry; readonly clock?: () => number }, request: PromoteRequest): Promise<Promotion> {
+  const { version, versionName } = request;
+  const projectVersionArn = version.ProjectVersionArn;
+  if (typeof projectVersionArn !== 'string') throw new InvalidEventError('the version to promote has no ProjectVersionArn');
+  if (version.Status !== 'RUNNING') throw new InvalidEventError(`version ${versionName} is ${String(version.Status)}, not RUNNING`);
+  const now = new Date((deps.clock ?? Date.now)()).toISOString();
+  const [previous, record] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
+
+  const f1 = num(record?.f1) ?? num(isRecord(version.EvaluationResult) ? version.EvaluationResult.F1Score : undefined);
+  await deps.registry.putActive({
+    projectVersionArn,
+    versionName,
+    state: 'RUNNING',
+    f1,
+    labelMetrics: metricsOf(record),
+    minInferenceUnits: num(version.MinInferenceUnits),
+    maxInferenceUnits: num(version.MaxInferenceUnits),
+    startedAt: now,
+    promotedAt: previous?.projectVersionArn === projectVersionArn ? previous.promotedAt ?? now : now,
+    executionArn: request.executionArn,
+  });
+  await deps.registry.updateVersion(versionName, { status: 'DEPLOYED', projectVersionArn, deployedAt: now, updatedAt: now });
+
+  const replaced = previous && previous.projectVersionArn !== projectVersionArn && previous.state !== 'STOPPED';
+  return { versionName, projectVersionArn, previousVersionArn: replaced ? previous.projectVersionArn : null };
+}

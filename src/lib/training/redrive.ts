@@ -1,0 +1,167 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { classifyObject } from '../classify.js';
+import type { ClassifyDeps, RecordOutcome } from '../classify.js';
+import { InvalidEventError } from '../errors.js';
+import { reportOutcome } from '../observability.js';
+import type { FailedReason } from '../outcomes.js';
+import type { InboxObjectEvent } from '../s3-event.js';
+import { isRecord } from './input.js';
+
+export const STATUS_INDEX = 'byStatus';
+
+/** FAILED rows whose cause a newly started model may have removed; other failures are the image's or IAM's. */
+export const REDRIVEN_FAILURES: readonly FailedReason[] = ['model-not-found', 'registry-invalid', 'retryable-error'];
+
+type Phase = 'PENDING' | 'FAILED';
+const PHASES: readonly Phase[] = ['PENDING', 'FAILED'];
+
+export interface RedriveDeps extends ClassifyDeps {
+  readonly documents: DynamoDBDocumentClient;
+  readonly resultsTable: string;
+  readonly pageSize: number;
+}
+
+export interface RedriveTotals {
+  readonly examined: number;
+  readonly answered: number;
+  readonly stillPending: number;
+  readonly failed: number;
+  readonly rejected: number;
+  readonly skipped: number;
+  readonly retryable: number;
+}
+
+/** One call of the loop; `cutoff`, `cursor` and `totals` are null on the first call. */
+export interface RedriveRequest {
+  readonly cutoff: string | null;
+  readonly cursor: string | null;
+  readonly totals: RedriveTotals | null;
+}
+
+export interface RedriveProgress {
+  /** Rows written at or after this instant are not looked at again, so a row still PENDING cannot loop. */
+  readonly cutoff: string;
+  readonly cursor: string | null;
+  readonly done: boolean;
+  readonly totals: RedriveTotals;
+}
+
+interface Cursor {
+  readonly phase: Phase;
+  readonly key: Record<string, unknown> | undefined;
+}
+
+const ZERO: RedriveTotals = { examined: 0, answered: 0, stillPending: 0, failed: 0, rejected: 0, skipped: 0, retryable: 0 };
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (isRecord(parsed) && PHASES.includes(parsed.phase as Phase) && (parsed.key === undefined || isRecord(parsed.key))) {
+      return { phase: parsed.phase as Phase, key: parsed.key };
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new InvalidEventError(`redrive cursor "${text}" was not produced by redrive`);
+}
+
+function isTotals(value: unknown): value is RedriveTotals {
+  return isRecord(value) && Object.keys(ZERO).every((name) => typeof value[name] === 'number');
+}
+
+export function parseRedriveRequest(event: unknown): RedriveRequest {
+  if (event === undefined || event === null) return { cutoff: null, cursor: null, totals: null };
+  if (!isRecord(event)) throw new InvalidEventError('Redrive expects an object payload');
+  const { cutoff, cursor, totals } = event;
+  if (cutoff !== undefined && cutoff !== null && (typeof cutoff !== 'string' || Number.isNaN(Date.parse(cutoff)))) {
+    throw new InvalidEventError(`redrive cutoff must be a timestamp, got ${JSON.stringify(cutoff)}`);
+  }
+  if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') throw new InvalidEventError('redrive cursor must be a string');
+  if (totals !== undefined && totals !== null && !isTotals(totals)) throw new InvalidEventError('redrive totals are malformed');
+  return { cutoff: cutoff ?? null, cursor: cursor ?? null, totals: totals ?? null };
+}
+
+/** The S3 event a row came from, rebuilt so classify treats the re-drive as a late delivery of that event. */
+export function eventFromRow(row: Record<string, unknown>): InboxObjectEvent | undefined {
+  const { imageKey, bucket, sequencer, eventTime, objectVersionId } = row;
+  if (typeof imageKey !== 'string' || typeof bucket !== 'string' || typeof sequencer !== 'string' || typeof eventTime !== 'string') return undefined;
+  return { bucket, key: imageKey, sequencer, eventTime, versionId: typeof objectVersionId === 'string' ? objectVersionId : undefined };
+}
+
+function count(totals: RedriveTotals, outcome: RecordOutcome): RedriveTotals {
+  const next = { ...totals, examined: totals.examined + 1 };
+  switch (outcome.kind) {
+    case 'written':
+    case 'kept-newer': {
+      const status = outcome.row.status;
+      if (status === 'CLASSIFIED' || status === 'NEEDS_REVIEW') return { ...next, answered: next.answered + 1 };
+      if (status === 'PENDING') return { ...next, stillPending: next.stillPending + 1 };
+      if (status === 'REJECTED') return { ...next, rejected: next.rejected + 1 };
+      return { ...next, failed: next.failed + 1 };
+    }
+    case 'skipped':
+    case 'invalid-record':
+      return { ...next, skipped: next.skipped + 1 };
+    case 'retryable':
+      return { ...next, retryable: next.retryable + 1 };
+  }
+}
+
+async function fullRow(deps: RedriveDeps, item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+  if (eventFromRow(item)) return item;
+  // The index may project keys only; the table has the whole row.
+  const { Item } = await deps.documents.send(new GetCommand({ TableName: deps.resultsTable, Key: { imageKey: item.imageKey }, ConsistentRead: true }));
+  return Item;
+}
+
+/**
+ * Classifies one page of waiting rows (PENDING, then FAILED for a model or registry reason) and says where to go
+ * on. Rows are handled one after the other so a re-drive of thousands of images does not throttle the model.
+ */
+export async function redrivePage(deps: RedriveDeps, request: RedriveRequest): Promise<RedriveProgress> {
+  const cutoff = request.cutoff ?? new Date((deps.clock ?? Date.now)()).toISOString();
+  const cursor: Cursor = request.cursor ? decodeCursor(request.cursor) : { phase: 'PENDING', key: undefined };
+  let totals = request.totals ?? ZERO;
+  deps.registry.invalidate();
+
+  const failedFilter = cursor.phase === 'FAILED';
+  const page = await deps.documents.send(
+    new QueryCommand({
+      TableName: deps.resultsTable,
+      IndexName: STATUS_INDEX,
+      KeyConditionExpression: '#status = :status AND processedAt < :cutoff',
+      ...(failedFilter ? { FilterExpression: '#reason IN (:r0, :r1, :r2)' } : {}),
+      ExpressionAttributeNames: { '#status': 'status', ...(failedFilter ? { '#reason': 'reason' } : {}) },
+      ExpressionAttributeValues: {
+        ':status': cursor.phase,
+        ':cutoff': cutoff,
+        ...(failedFilter ? Object.fromEntries(REDRIVEN_FAILURES.map((reason, index) => [`:r${index}`, reason])) : {}),
+      },
+      ExclusiveStartKey: cursor.key,
+      Limit: deps.pageSize,
+    }),
+  );
+
+  for (const item of page.Items ?? []) {
+    const row = await fullRow(deps, item);
+    const event = row ? eventFromRow(row) : undefined;
+    if (!event) {
+      deps.logger.warn('redrive: row without its S3 event facts', { key: typeof item.imageKey === 'string' ? item.imageKey : undefined });
+      totals = { ...totals, examined: totals.examined + 1, skipped: totals.skipped + 1 };
+      continue;
+    }
+    const outcome = await classifyObject(deps, event);
+    reportOutcome(deps, outcome);
+    totals = count(totals, outcome);
+  }
+
+  let next: Cursor | undefined;
+  if (page.LastEvaluatedKey) next = { phase: cursor.phase, key: page.LastEvaluatedKey };
+  else if (cursor.phase === 'PENDING') next = { phase: 'FAILED', key: undefined };
+  return { cutoff, cursor: next ? encodeCursor(next) : null, done: next === undefined, totals };
+}

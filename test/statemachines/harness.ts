@@ -1,0 +1,130 @@
+import { RekognitionClient } from '@aws-sdk/client-rekognition';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { loadRedriveConfig, loadStartConfig, loadTrainingConfig } from '../../src/lib/config.js';
+import { ModelRegistry } from '../../src/lib/model-registry.js';
+import { ResultStore } from '../../src/lib/results.js';
+import { evaluateVersion, parseEvaluateRequest } from '../../src/lib/training/evaluate.js';
+import { parseOutcomeRequest, recordOutcome } from '../../src/lib/training/outcome.js';
+import { parsePrepareRequest, prepareTraining } from '../../src/lib/training/prepare.js';
+import { parsePromoteRequest, planStart, promoteVersion } from '../../src/lib/training/promote.js';
+import { parseRedriveRequest, redrivePage, STATUS_INDEX } from '../../src/lib/training/redrive.js';
+import { TrainingRegistry } from '../../src/lib/training/registry.js';
+import { runLocally } from '../../src/local/sfn-runner.js';
+import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
+import type { LocalDynamo } from '../fixtures/dynamodb.js';
+import { DATA_BUCKET, loadDefinition, PROJECT_NAME, SUBSTITUTIONS } from '../fixtures/statemachines.js';
+import type { StateMachineName } from '../fixtures/statemachines.js';
+
+/** Stage settings the Lambdas would get from their environment; small numbers keep the polling short. */
+export const TEST_ENV = {
+  PROJECT_NAME,
+  DATA_BUCKET,
+  POSITIVE_LABEL: 'PNEUMONIA',
+  MIN_IMAGES_PER_LABEL: '2',
+  DEFAULT_MIN_F1: '0.85',
+  DEFAULT_MIN_PNEUMONIA_RECALL: '0.9',
+  MAX_F1_DROP: '0.02',
+  DEFAULT_MIN_INFERENCE_UNITS: '1',
+  DEFAULT_MAX_INFERENCE_UNITS: '2',
+  TRAINING_POLL_SECONDS: '600',
+  // Six polls of ten minutes.
+  MAX_TRAINING_HOURS: '1',
+  START_POLL_SECONDS: '60',
+  MAX_START_MINUTES: '5',
+  REVIEW_THRESHOLD: '80',
+  REGISTRY_CACHE_SECONDS: '0',
+  REDRIVE_PAGE_SIZE: '2',
+} as const;
+
+let tableCounter = 0;
+
+export interface Tables {
+  readonly registry: string;
+  readonly results: string;
+}
+
+/** A fresh registry table and results table (with the `byStatus` index) for one test. */
+export async function createTables(dynamo: LocalDynamo): Promise<Tables> {
+  tableCounter += 1;
+  const tables = { registry: `registry-${tableCounter}`, results: `results-${tableCounter}` };
+  await dynamo.createTable({
+    TableName: tables.registry,
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  await dynamo.createTable({
+    TableName: tables.results,
+    AttributeDefinitions: [
+      { AttributeName: 'imageKey', AttributeType: 'S' },
+      { AttributeName: 'status', AttributeType: 'S' },
+      { AttributeName: 'processedAt', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'imageKey', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: STATUS_INDEX,
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'processedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  return tables;
+}
+
+export interface Deployment {
+  readonly registry: TrainingRegistry;
+  readonly targets: LocalTargets;
+  run(name: StateMachineName, input: unknown, executionName?: string): Promise<LocalExecution>;
+}
+
+/**
+ * The three state machines "deployed" in-process: Lambda Tasks run the real domain functions over the local
+ * DynamoDB and the (mocked) S3 and Rekognition clients, SDK Tasks go to the mocked Rekognition client.
+ */
+export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number = Date.now): Deployment {
+  const env = { ...TEST_ENV, REGISTRY_TABLE: tables.registry, RESULTS_TABLE: tables.results };
+  const s3 = new S3Client({ region: 'eu-west-1' });
+  const rekognition = new RekognitionClient({ region: 'eu-west-1' });
+  const registry = new TrainingRegistry(dynamo.documents, tables.registry);
+  const trainingConfig = loadTrainingConfig(env);
+  const startConfig = loadStartConfig(env);
+  const redriveConfig = loadRedriveConfig(env);
+  const redriveDeps = {
+    s3,
+    rekognition,
+    results: new ResultStore(dynamo.documents, tables.results),
+    registry: new ModelRegistry(dynamo.documents, tables.registry, redriveConfig.registryCacheMs),
+    reviewThreshold: redriveConfig.reviewThreshold,
+    documents: dynamo.documents,
+    resultsTable: tables.results,
+    pageSize: redriveConfig.pageSize,
+    logger: new Logger({ serviceName: 'redrive-test' }),
+    metrics: new Metrics({ namespace: 'PneumoTest', serviceName: 'redrive-test' }),
+    clock,
+  };
+  const fn = (name: string): string => SUBSTITUTIONS[name] ?? '';
+  const targets: LocalTargets = {
+    rekognition,
+    functions: {
+      [fn('PrepareDatasetFunctionArn')]: (payload) => prepareTraining({ s3, registry, config: trainingConfig, clock }, parsePrepareRequest(payload)),
+      [fn('EvaluateFunctionArn')]: (payload) => evaluateVersion({ s3, registry, clock }, parseEvaluateRequest(payload)),
+      [fn('RecordOutcomeFunctionArn')]: (payload) => recordOutcome({ registry, clock }, parseOutcomeRequest(payload)),
+      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig }, payload),
+      [fn('PromoteFunctionArn')]: (payload) => promoteVersion({ registry, clock }, parsePromoteRequest(payload)),
+      [fn('RedriveFunctionArn')]: (payload) => redrivePage(redriveDeps, parseRedriveRequest(payload)),
+    },
+    stateMachines: { [fn('StartModelStateMachineArn')]: loadDefinition('start-model') },
+  };
+  return {
+    registry,
+    targets,
+    run: (name, input, executionName) => runLocally(loadDefinition(name), input, targets, { instant: true, executionName }),
+  };
+}
