@@ -1,6 +1,10 @@
 /*
  * Model quality and speed on the real data (needs /work/shared/data/chest-xray or DATA_DIR; not part of CI).
- *   npx tsx bench/model.ts [--hidden 64] [--epochs 40]
+ *   npx tsx bench/model.ts [--hidden 0] [--epochs 30] [--split-seed 1]     the model alone, patient-disjoint split
+ *   npx tsx bench/model.ts --via-emulator [--limit N]                     the whole path through the emulator
+ * --via-emulator: s3rver + the emulator on free ports, every image uploaded with a Ground Truth manifest,
+ * CreateProjectVersion (TestingData AutoCreate) timed to TRAINING_COMPLETED, the longest DescribeProjectVersions
+ * answer during training (responsiveness), then DetectCustomLabels latency (Bytes and S3Object, real SDK).
  * Held-out split: 20 % of PATIENTS (not images) per class, so no patient's other images leak into training.
  * The patient id is taken from the file name here only to group the split; the model never sees names.
  * Inside the training 80 %, a further 15 % of patients is the validation set that calibrates the threshold.
@@ -20,6 +24,8 @@ const { values } = parseArgs({
     lr: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.learningRate) },
     limit: { type: 'string', default: '0' },
     'split-seed': { type: 'string', default: '1' },
+    'via-emulator': { type: 'boolean', default: false },
+    detections: { type: 'string', default: '300' },
   },
 });
 
@@ -121,4 +127,91 @@ async function main(): Promise<void> {
   report('held-out @0', testRows.map(margin), test, 0);
 }
 
-await main();
+async function viaEmulator(): Promise<void> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const rk = await import('@aws-sdk/client-rekognition');
+  const { default: S3rver } = await import('s3rver');
+  const { startRekognitionEmulator } = await import('../src/local/rekognition/index.js');
+
+  const root = mkdtempSync(join(tmpdir(), 'pneumo-bench-'));
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: join(root, 's3'), silent: true, configureBuckets: [{ name: 'bench' }] });
+  const address = await s3rver.run();
+  const s3 = new S3Client({ endpoint: `http://127.0.0.1:${address.port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const emulator = await startRekognitionEmulator({ s3, dataDir: join(root, 'rekognition'), startingDelayMs: 100 });
+  const client = new rk.RekognitionClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  try {
+    let files = LABELS.flatMap((name) => readdirSync(join(values.data, name)).sort().map((file) => ({ name, file })));
+    const limit = Number(values.limit);
+    if (limit > 0) files = files.filter((_, i) => i % Math.ceil(files.length / limit) === 0);
+    let t = performance.now();
+    // Neutral keys: the emulator never sees the class in a path.
+    const keys = await pool(files.map((f, index) => ({ ...f, index })), 16, async ({ name, file, index }) => {
+      const key = `images/${String(index).padStart(5, '0')}.jpeg`;
+      await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: readFileSync(join(values.data, name, file)) }));
+      return { key, name };
+    });
+    const manifest = keys.map(({ key, name }) => JSON.stringify({ 'source-ref': `s3://bench/${key}`, 'xray-class': LABELS.indexOf(name as (typeof LABELS)[number]), 'xray-class-metadata': { 'class-name': name, type: 'groundtruth/image-classification', confidence: 1 } }));
+    await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'train.manifest', Body: manifest.join('\n') }));
+    console.log(`uploaded ${files.length} images to s3rver in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const { ProjectArn } = await client.send(new rk.CreateProjectCommand({ ProjectName: 'bench' }));
+    t = performance.now();
+    const { ProjectVersionArn } = await client.send(
+      new rk.CreateProjectVersionCommand({
+        ProjectArn,
+        VersionName: 'v1',
+        OutputConfig: { S3Bucket: 'bench', S3KeyPrefix: 'output' },
+        TrainingData: { Assets: [{ GroundTruthManifest: { S3Object: { Bucket: 'bench', Name: 'train.manifest' } } }] },
+        TestingData: { AutoCreate: true },
+      }),
+    );
+    let slowest = 0;
+    let description: import('@aws-sdk/client-rekognition').ProjectVersionDescription | undefined;
+    let lastMessage = '';
+    for (;;) {
+      const asked = performance.now();
+      const response = await client.send(new rk.DescribeProjectVersionsCommand({ ProjectArn, VersionNames: ['v1'] }));
+      slowest = Math.max(slowest, performance.now() - asked);
+      description = response.ProjectVersionDescriptions?.[0];
+      if (description?.StatusMessage && description.StatusMessage !== lastMessage && !/epoch \d*[1-9]\//.test(description.StatusMessage)) {
+        lastMessage = description.StatusMessage;
+        console.log(`  [${((performance.now() - t) / 1000).toFixed(1)} s] ${description.Status}: ${lastMessage}`);
+      }
+      if (description?.Status !== 'TRAINING_IN_PROGRESS') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    console.log(`training via the emulator: ${((performance.now() - t) / 1000).toFixed(1)} s -> ${description?.Status}; F1 ${description?.EvaluationResult?.F1Score?.toFixed(4)}; slowest DescribeProjectVersions during training ${slowest.toFixed(0)} ms`);
+    const summaryObject = description?.EvaluationResult?.Summary?.S3Object;
+    if (summaryObject) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: summaryObject.Bucket, Key: summaryObject.Name }));
+      console.log(await body.Body?.transformToString());
+    }
+    await client.send(new rk.StartProjectVersionCommand({ ProjectVersionArn, MinInferenceUnits: 1 }));
+    while ((await client.send(new rk.DescribeProjectVersionsCommand({ ProjectArn, VersionNames: ['v1'] }))).ProjectVersionDescriptions?.[0]?.Status !== 'RUNNING') {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const sample = keys.filter((_, i) => i % Math.ceil(keys.length / Number(values.detections)) === 0);
+    for (const mode of ['Bytes', 'S3Object'] as const) {
+      const times: number[] = [];
+      for (const { key } of sample) {
+        const image = mode === 'Bytes' ? { Bytes: new Uint8Array(await (await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key }))).Body!.transformToByteArray()) } : { S3Object: { Bucket: 'bench', Name: key } };
+        const asked = performance.now();
+        await client.send(new rk.DetectCustomLabelsCommand({ ProjectVersionArn, Image: image, MinConfidence: 0 }));
+        times.push(performance.now() - asked);
+      }
+      times.sort((a, b) => a - b);
+      const at = (q: number): string => (times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0).toFixed(1);
+      console.log(`DetectCustomLabels (${mode}, 224 px JPEG, ${times.length} calls, sequential): mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms, p50 ${at(0.5)} ms, p95 ${at(0.95)} ms`);
+    }
+  } finally {
+    client.destroy();
+    await emulator.close();
+    s3.destroy();
+    await s3rver.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await (values['via-emulator'] ? viaEmulator() : main());

@@ -67,6 +67,7 @@ const MAX_INLINE_BYTES = 4 * 1024 * 1024;
 const MIN_SIDE = 64;
 const MAX_SIDE = 4096;
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+const INTERRUPTED = 'Training was interrupted by an emulator shutdown; create a new version to train again';
 
 function isRecord(value: unknown): value is Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -131,7 +132,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
   for (const version of state.versions) {
     if (version.status === 'TRAINING_IN_PROGRESS') {
       version.status = 'TRAINING_FAILED';
-      version.statusMessage = 'Training was interrupted by an emulator restart; create a new version to retrain';
+      version.statusMessage = INTERRUPTED;
     } else if (version.status === 'STARTING') {
       version.status = 'RUNNING';
       version.statusMessage = 'The model is running.';
@@ -251,7 +252,11 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       log(`rekognition: ${version.arn} trained in ${outcome.seconds.toFixed(1)} s, F1 ${outcome.evaluation.f1.toFixed(3)}`);
     } catch (error) {
       version.status = 'TRAINING_FAILED';
-      version.statusMessage = error instanceof TrainingFailure ? error.message : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
+      version.statusMessage = closed
+        ? INTERRUPTED
+        : error instanceof TrainingFailure
+          ? error.message
+          : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
       version.trainingEndedAt = Date.now();
       log(`rekognition: ${version.arn} training failed: ${version.statusMessage}`);
     } finally {
@@ -335,8 +340,9 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       if (version.status === 'STARTING' || version.status === 'RUNNING' || version.status === 'STOPPING' || version.status === 'DELETING') {
         throw new ApiError('ResourceInUseException', `The model is ${version.status}`);
       }
+      if (version.status === 'TRAINING_IN_PROGRESS') throw new ApiError('ResourceInUseException', 'The model is still training');
       if (version.status !== 'TRAINING_COMPLETED' && version.status !== 'STOPPED' && version.status !== 'FAILED') {
-        throw new ApiError('ResourceNotReadyException', `The model cannot be started while it is ${version.status}`);
+        throw invalidParameter(`A model in status ${version.status} cannot be started`);
       }
       version.status = 'STARTING';
       version.statusMessage = 'The model is being started.';

@@ -139,8 +139,14 @@ export function startTraining(job: TrainingJob, settings: TrainingSettings, prog
   let cancelled = false;
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
     worker.on('message', (message: { kind: 'progress'; message: string } | { kind: 'done'; outcome: TrainingOutcome } | { kind: 'failed'; message: string }) => {
-      if (message.kind === 'progress') progress(message.message);
-      else if (message.kind === 'done') resolve(message.outcome);
+      if (message.kind === 'progress') {
+        try {
+          progress(message.message);
+        } catch (error) {
+          reject(error instanceof Error ? error : new TrainingFailure(String(error)));
+          void worker.terminate();
+        }
+      } else if (message.kind === 'done') resolve(message.outcome);
       else reject(new TrainingFailure(message.message));
     });
     worker.on('error', (error) => {
