@@ -205,6 +205,26 @@ async function viaEmulator(): Promise<void> {
       const at = (q: number): string => (times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0).toFixed(1);
       console.log(`DetectCustomLabels (${mode}, 224 px JPEG, ${times.length} calls, sequential): mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms, p50 ${at(0.5)} ms, p95 ${at(0.95)} ms`);
     }
+    // Original-resolution uploads (1–2 k px, up to 1 MB), if the data folder has them next to train/.
+    const fullres = join(values.data, '..', 'fullres');
+    const originals = LABELS.flatMap((name) => {
+      try {
+        return readdirSync(join(fullres, name)).map((file) => join(fullres, name, file));
+      } catch {
+        return [];
+      }
+    });
+    if (originals.length > 0) {
+      const times: number[] = [];
+      for (const [i, path] of originals.entries()) {
+        await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `fullres/${i}.jpeg`, Body: readFileSync(path) }));
+        const asked = performance.now();
+        await client.send(new rk.DetectCustomLabelsCommand({ ProjectVersionArn, Image: { S3Object: { Bucket: 'bench', Name: `fullres/${i}.jpeg` } }, MinConfidence: 0 }));
+        times.push(performance.now() - asked);
+      }
+      times.sort((a, b) => a - b);
+      console.log(`DetectCustomLabels (S3Object, original resolution, ${times.length} calls): mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms, max ${(times.at(-1) ?? 0).toFixed(1)} ms`);
+    }
   } finally {
     client.destroy();
     await emulator.close();
