@@ -9,9 +9,15 @@
  * The patient id is taken from the file name here only to group the split; the model never sees names.
  * Inside the training 80 %, a further 15 % of patients is the validation set that calibrates the threshold.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as rk from '@aws-sdk/client-rekognition';
+import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { startRekognitionEmulator } from '../src/local/rekognition/index.js';
 import { decodeToPixels, extractFeatures, FEATURE_LENGTH } from '../src/local/rekognition/features.js';
 import { calibrateShift, DEFAULT_TRAIN_OPTIONS, logitsOf, rocAuc, seededRandom, trainModel } from '../src/local/rekognition/model.js';
 
@@ -128,13 +134,6 @@ async function main(): Promise<void> {
 }
 
 async function viaEmulator(): Promise<void> {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
-  const rk = await import('@aws-sdk/client-rekognition');
-  const { default: S3rver } = await import('s3rver');
-  const { startRekognitionEmulator } = await import('../src/local/rekognition/index.js');
-
   const root = mkdtempSync(join(tmpdir(), 'pneumo-bench-'));
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: join(root, 's3'), silent: true, configureBuckets: [{ name: 'bench' }] });
   const address = await s3rver.run();
@@ -152,7 +151,7 @@ async function viaEmulator(): Promise<void> {
       await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: readFileSync(join(values.data, name, file)) }));
       return { key, name };
     });
-    const manifest = keys.map(({ key, name }) => JSON.stringify({ 'source-ref': `s3://bench/${key}`, 'xray-class': LABELS.indexOf(name as (typeof LABELS)[number]), 'xray-class-metadata': { 'class-name': name, type: 'groundtruth/image-classification', confidence: 1 } }));
+    const manifest = keys.map(({ key, name }) => JSON.stringify({ 'source-ref': `s3://bench/${key}`, 'xray-class': LABELS.indexOf(name), 'xray-class-metadata': { 'class-name': name, type: 'groundtruth/image-classification', confidence: 1 } }));
     await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'train.manifest', Body: manifest.join('\n') }));
     console.log(`uploaded ${files.length} images to s3rver in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -168,7 +167,7 @@ async function viaEmulator(): Promise<void> {
       }),
     );
     let slowest = 0;
-    let description: import('@aws-sdk/client-rekognition').ProjectVersionDescription | undefined;
+    let description: ProjectVersionDescription | undefined;
     let lastMessage = '';
     for (;;) {
       const asked = performance.now();
@@ -196,7 +195,8 @@ async function viaEmulator(): Promise<void> {
     for (const mode of ['Bytes', 'S3Object'] as const) {
       const times: number[] = [];
       for (const { key } of sample) {
-        const image = mode === 'Bytes' ? { Bytes: new Uint8Array(await (await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key }))).Body!.transformToByteArray()) } : { S3Object: { Bucket: 'bench', Name: key } };
+        const object = mode === 'Bytes' ? await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: key })) : undefined;
+        const image = object?.Body ? { Bytes: await object.Body.transformToByteArray() } : { S3Object: { Bucket: 'bench', Name: key } };
         const asked = performance.now();
         await client.send(new rk.DetectCustomLabelsCommand({ ProjectVersionArn, Image: image, MinConfidence: 0 }));
         times.push(performance.now() - asked);
