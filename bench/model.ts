@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     return (l[1] ?? 0) - (l[0] ?? 0);
   };
   const validationMargins = validationRows.map(margin);
-  const shift = calibrateShift(validationMargins, validation.map((i) => i.label === 1));
+  const shift = calibrateShift(validationMargins, validation.map((i) => i.label === 1), 5);
   console.log(`training: ${trainSeconds.toFixed(1)} s; calibrated shift ${shift.toFixed(3)}`);
   report('train     ', trainRows.map(margin), train, shift);
   report('validation', validationMargins, validation, shift);

@@ -291,16 +291,17 @@ export function rocAuc(scores: readonly number[], positive: readonly boolean[]):
 
 /**
  * The logit-margin shift that maximises balanced accuracy (Youden's J) of "positive if margin + shift > 0" on
- * the given (validation) margins. Ties are broken towards the shift closest to zero.
+ * the given (validation) margins. No shift when none is needed; among equally good shifts, the median one (so
+ * the boundary does not hug a single validation image). No shift either with fewer than `minPerClass` images of
+ * a class: too little evidence to move the boundary.
  */
-export function calibrateShift(margins: readonly number[], positive: readonly boolean[]): number {
+export function calibrateShift(margins: readonly number[], positive: readonly boolean[], minPerClass = 1): number {
   const sorted = [...new Set(margins)].sort((a, b) => a - b);
   const pos = positive.filter(Boolean).length;
   const neg = positive.length - pos;
-  if (pos === 0 || neg === 0) return 0;
-  let best = { j: -Infinity, shift: 0 };
-  const candidates = [0, ...sorted.map((m, i) => -((m + (sorted[i + 1] ?? m + 1)) / 2)), -((sorted[0] ?? 0) - 1)];
-  for (const shift of candidates) {
+  if (pos < Math.max(minPerClass, 1) || neg < Math.max(minPerClass, 1)) return 0;
+  const candidates = [...sorted.map((m, i) => -((m + (sorted[i + 1] ?? m + 1)) / 2)), -((sorted[0] ?? 0) - 1)].sort((a, b) => a - b);
+  const youden = (shift: number): number => {
     let tp = 0;
     let tn = 0;
     margins.forEach((m, i) => {
@@ -308,8 +309,11 @@ export function calibrateShift(margins: readonly number[], positive: readonly bo
       if (predicted && positive[i]) tp++;
       if (!predicted && !positive[i]) tn++;
     });
-    const j = tp / pos + tn / neg;
-    if (j > best.j + 1e-12 || (Math.abs(j - best.j) <= 1e-12 && Math.abs(shift) < Math.abs(best.shift))) best = { j, shift };
-  }
-  return best.shift;
+    return tp / pos + tn / neg;
+  };
+  const scores = candidates.map(youden);
+  const best = Math.max(...scores);
+  if (youden(0) >= best - 1e-12) return 0;
+  const winners = candidates.filter((_, i) => (scores[i] ?? 0) >= best - 1e-12);
+  return winners[Math.floor((winners.length - 1) / 2)] ?? 0;
 }

@@ -7,6 +7,9 @@ import type { ModelWeights, SerialisedModel, TrainOptions } from './model.js';
  * or inline. Labels are indices into `labels`.
  */
 
+/** Per class; with fewer validation images the class-weighted model's own boundary is kept. */
+const MIN_CALIBRATION_IMAGES = 5;
+
 export interface LabelledImage {
   readonly bytes: Uint8Array;
   readonly label: number;
@@ -187,7 +190,7 @@ export async function runTraining(job: TrainingJob, progress: (message: string) 
       const l = logitsOf(weights, row);
       return (l[1] ?? 0) - (l[0] ?? 0);
     });
-    bias = [0, calibrateShift(margins, validation.labels.map((l) => l === 1))];
+    bias = [0, calibrateShift(margins, validation.labels.map((l) => l === 1), MIN_CALIBRATION_IMAGES)];
   }
   const validationConfidences = validation.rows.map((row) => confidencesOf(weights, bias, row));
   const thresholds = job.labels.map((_, c) => {
