@@ -414,7 +414,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
           bytes = await readObject(options.s3, Bucket, Name, { maxBytes: MAX_S3_BYTES, ...(typeof Version === 'string' ? { versionId: Version } : {}) });
         } catch (error) {
           if (error instanceof TooLargeError) throw new ApiError('ImageTooLargeException', `The S3 object is ${error.bytes} bytes; the limit is 15 MB`);
-          if (error instanceof S3ReadError && error.missing) throw new ApiError('InvalidS3ObjectException', `Unable to get object metadata from S3. Check object key, region and/or access permissions. (${error.message})`);
+          if (error instanceof S3ReadError && error.kind !== 'fault') throw new ApiError('InvalidS3ObjectException', `Unable to get object metadata from S3. Check object key, region and/or access permissions. (${error.message})`);
           throw error;
         }
       } else {
