@@ -38,6 +38,8 @@ export interface RekognitionEmulatorOptions {
   /** STOPPING → STOPPED (default 1000 ms). */
   readonly stoppingDelayMs?: number;
   readonly training?: TrainingSettings;
+  /** Training jobs that run at once (default 1: a job keeps both cores busy); later ones wait, TRAINING_IN_PROGRESS. */
+  readonly maxConcurrentTrainings?: number;
   /** BENCHMARK ONLY: replaces the trained model at inference time (see predictor.ts `constantPredictor`). */
   readonly predictor?: Predictor;
   /** Faults armed from the start; more through `injectFault` or `POST /__emulator/faults`. */
@@ -110,6 +112,36 @@ function datasetSpec(value: unknown, field: string, allowAutoCreate: boolean): D
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** A counting semaphore whose waiters hear how many are ahead of them; `abort` rejects every waiter. */
+class Slots {
+  private free: number;
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error('maxConcurrentTrainings must be a whole number ≥ 1');
+    this.free = size;
+  }
+
+  async acquire(onWait: (ahead: number) => void): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    onWait(this.waiting.length + 1);
+    await new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next.resolve();
+    else this.free++;
+  }
+
+  abort(error: Error): void {
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+  }
+}
+
 export async function startRekognitionEmulator(options: RekognitionEmulatorOptions): Promise<RekognitionEmulator> {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '123456789012';
@@ -125,6 +157,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
   const pending = new Set<Promise<unknown>>();
   const timers = new Map<NodeJS.Timeout, () => void>();
   let faults: FaultRule[] = [...(options.faults ?? [])];
+  const trainingSlots = new Slots(options.maxConcurrentTrainings ?? 1);
   let closed = false;
 
   // Recover from the last run. Real Rekognition keeps a RUNNING model running, so RUNNING stays RUNNING (and
@@ -218,6 +251,17 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       persist();
     };
     try {
+      await trainingSlots.acquire((ahead) => {
+        progress(`Queued: waiting for ${ahead} training job(s) ahead of this one`);
+      });
+    } catch {
+      // Only a shutdown rejects a waiter.
+      version.status = 'TRAINING_FAILED';
+      version.statusMessage = INTERRUPTED;
+      persist();
+      return;
+    }
+    try {
       const job = await buildJob(options.s3, training, testing, settings, progress);
       if (closed) throw new TrainingFailure('the emulator is shutting down');
       progress(`Training on ${job.train.length} images (${job.validation.length} for calibration, ${job.test.length} for testing)`);
@@ -261,6 +305,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       log(`rekognition: ${version.arn} training failed: ${version.statusMessage}`);
     } finally {
       trainings.delete(version.arn);
+      trainingSlots.release();
       persist();
     }
   };
@@ -581,6 +626,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
         finish();
       }
       timers.clear();
+      trainingSlots.abort(new TrainingFailure('the emulator is shutting down'));
       await Promise.allSettled([...trainings.values()].map((t) => t.cancel()));
       await Promise.allSettled([...pending]);
       persist();
