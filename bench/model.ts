@@ -205,6 +205,13 @@ async function viaEmulator(): Promise<void> {
       const at = (q: number): string => (times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0).toFixed(1);
       console.log(`DetectCustomLabels (${mode}, 224 px JPEG, ${times.length} calls, sequential): mean ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1)} ms, p50 ${at(0.5)} ms, p95 ${at(0.95)} ms`);
     }
+    // Throughput with several callers at once (like the classify Lambda's reserved concurrency locally).
+    for (const width of [4, 8]) {
+      const started = performance.now();
+      await pool(sample, width, async ({ key }) => client.send(new rk.DetectCustomLabelsCommand({ ProjectVersionArn, Image: { S3Object: { Bucket: 'bench', Name: key } }, MinConfidence: 0 })));
+      const elapsed = performance.now() - started;
+      console.log(`DetectCustomLabels (S3Object, ${width} concurrent callers, ${sample.length} calls): ${((sample.length * 1000) / elapsed).toFixed(0)} calls/s, ${(elapsed / sample.length).toFixed(1)} ms per call amortised`);
+    }
     // Original-resolution uploads (1–2 k px, up to 1 MB), if the data folder has them next to train/.
     const fullres = join(values.data, '..', 'fullres');
     const originals = LABELS.flatMap((name) => {
