@@ -243,7 +243,6 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
 
   const train = async (version: VersionRecord, training: DatasetSpec, testing: DatasetSpec): Promise<void> => {
     const settings = options.training ?? {};
-    const started = Date.now();
     const progress = (message: string): void => {
       if (closed) throw new TrainingFailure('the emulator is shutting down');
       if (version.status !== 'TRAINING_IN_PROGRESS') return;
@@ -261,6 +260,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       persist();
       return;
     }
+    const started = Date.now(); // billable time starts when the job leaves the queue
     try {
       const job = await buildJob(options.s3, training, testing, settings, progress);
       if (closed) throw new TrainingFailure('the emulator is shutting down');
@@ -284,6 +284,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       try {
         await writeJson(options.s3, version.outputConfig.S3Bucket, summaryKey, summary);
       } catch (error) {
+        store.deleteModel(modelFile);
         throw new TrainingFailure(`could not write the evaluation summary to s3://${version.outputConfig.S3Bucket}/${summaryKey}: ${error instanceof Error ? error.message : String(error)}`);
       }
       version.modelFile = modelFile;
