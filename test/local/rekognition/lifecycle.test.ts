@@ -76,6 +76,22 @@ describe('training variants', () => {
     await expect(h.rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: failed.ProjectVersionArn, MinInferenceUnits: 0 }))).rejects.toBeInstanceOf(InvalidParameterException);
   });
 
+  it('fails the version when the evaluation summary cannot be written (no such output bucket)', async () => {
+    await h.rekognition.send(
+      new CreateProjectVersionCommand({
+        ProjectArn: projectArn,
+        VersionName: 'no-output',
+        OutputConfig: { S3Bucket: 'no-such-output-bucket' },
+        TrainingData: { Assets: [{ GroundTruthManifest: { S3Object: { Bucket: BUCKET, Name: trainKey } } }] },
+        TestingData: { AutoCreate: true },
+      }),
+    );
+    const failed = await waitForStatus(h.rekognition, projectArn, 'no-output', ['TRAINING_FAILED', 'TRAINING_COMPLETED']);
+    expect(failed.Status).toBe('TRAINING_FAILED');
+    expect(failed.StatusMessage).toMatch(/could not write the evaluation summary to s3:\/\/no-such-output-bucket\//);
+    expect(failed.EvaluationResult).toBeUndefined();
+  });
+
   it('fails a training that a shutdown interrupts, and says so after the restart', async () => {
     await h.rekognition.send(version('interrupted', { AutoCreate: true }));
     h = await h.restart();
