@@ -15,6 +15,8 @@ export interface InvokerOptions {
   /** JSON Lines file receiving what Lambda's on-failure destination would receive. */
   readonly deadLetterFile: string;
   readonly onFailure?: (record: DeadLetterRecord) => void;
+  /** Called with what the handler returned, for each successful invocation. */
+  readonly onSuccess?: (result: unknown) => void;
 }
 
 /** The record Lambda sends to an on-failure destination, so local and AWS dead letters read alike. */
@@ -83,8 +85,9 @@ export class AsyncInvoker {
     for (let attempt = 1; ; attempt += 1) {
       this.stats.invoked += 1;
       try {
-        await this.options.handler(event);
+        const result = await this.options.handler(event);
         this.stats.succeeded += 1;
+        this.options.onSuccess?.(result);
         return;
       } catch (error) {
         if (attempt > this.options.maxRetries) {

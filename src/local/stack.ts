@@ -1,8 +1,15 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RekognitionClient } from '@aws-sdk/client-rekognition';
+import { S3Client } from '@aws-sdk/client-s3';
+import dynalite from 'dynalite';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { startRekognitionEmulator } from './rekognition/index.js';
+import type { RekognitionEmulator, RekognitionEmulatorOptions } from './rekognition/index.js';
+import { runLocally, substituteDefinition } from './sfn-runner.js';
+import type { LocalExecution, LocalFunction } from './sfn-runner.js';
 import { AsyncInvoker } from './invoker.js';
 import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
@@ -21,10 +28,14 @@ export interface LocalStackOptions {
   readonly region: string;
   /** 0 picks a free port. */
   readonly ports: { readonly s3: number; readonly dynamodb: number };
-  /** Where DetectCustomLabels and the other Rekognition calls go. */
-  readonly rekognitionEndpoint: string;
+  /** Settings of the Rekognition Custom Labels emulator the stack starts (port 0 = free port). */
+  readonly rekognition?: Omit<RekognitionEmulatorOptions, 's3' | 'dataDir' | 'region' | 'accountId'>;
   /** Pause before a failed invocation is retried. */
   readonly retryDelayMs: number;
+  /** Applied over every function's template environment (e.g. quieter logs for a demo). */
+  readonly environmentOverrides?: Readonly<Record<string, string>>;
+  /** Called with each successful notification-driven invocation's result (classify returns its outcomes). */
+  readonly onInvocation?: (functionLogicalId: string, result: unknown) => void;
   /** A template already packaged (tests reuse one); packaged from serverless.yml when absent. */
   readonly template?: CfnTemplate;
 }
@@ -33,7 +44,12 @@ export interface LocalStack {
   readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string };
   readonly names: { readonly bucket: string; readonly tables: Readonly<Record<string, string>> };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
+  readonly emulator: RekognitionEmulator;
   readonly deadLetterFile: string;
+  /** State machines of the template by logical id, with their substitutions filled for this stack. */
+  readonly stateMachines: Readonly<Record<string, StateMachineDefinition>>;
+  /** Runs one of them to the end, Lambda Tasks on the production handlers, SDK Tasks on the emulator. */
+  readonly runStateMachine: (logicalId: string, input: unknown, executionName?: string) => Promise<LocalExecution>;
   /** Resolves when every notification so far has been handled (stored or dead-lettered). */
   readonly idle: () => Promise<void>;
   readonly stop: () => Promise<void>;
@@ -61,6 +77,27 @@ function localNames(template: CfnTemplate, region: string): Record<string, strin
   for (const [id, name] of literalName(template, 'AWS::DynamoDB::Table', 'TableName')) {
     names[id] = name;
     names[`${id}.Arn`] = `arn:aws:dynamodb:${region}:${LOCAL_ACCOUNT_ID}:table/${name}`;
+  }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const name = typeof resource.Properties?.FunctionName === 'string' ? resource.Properties.FunctionName : id;
+    names[id] = name;
+    names[`${id}.Arn`] = `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`;
+  }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
+    const name = typeof resource.Properties?.StateMachineName === 'string' ? resource.Properties.StateMachineName : id;
+    names[id] = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`;
+    names[`${id}.Arn`] = names[id];
+    names[`${id}.Name`] = name;
+  }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::SQS::Queue')) {
+    const name = typeof resource.Properties?.QueueName === 'string' ? resource.Properties.QueueName : id;
+    names[id] = `http://127.0.0.1/${LOCAL_ACCOUNT_ID}/${name}`;
+    names[`${id}.Arn`] = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`;
+    names[`${id}.QueueName`] = name;
+  }
+  for (const [id] of resourcesOfType(template, 'AWS::KMS::Key')) {
+    names[id] = 'local-key';
+    names[`${id}.Arn`] = `arn:aws:kms:${region}:${LOCAL_ACCOUNT_ID}:key/local-key`;
   }
   for (const [id, name] of localBuckets(template)) {
     names[id] = name;
@@ -103,7 +140,7 @@ async function startDynalite(port: number, directory: string): Promise<{ endpoin
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const template =
     options.template ??
-    (await packageTemplate({ projectDir: options.projectDir, stage: 'local', region: options.region, params: { accountId: LOCAL_ACCOUNT_ID } })).template;
+    (await packageTemplate({ projectDir: options.projectDir, stage: 'local', region: options.region })).template;
   const names = localNames(template, options.region);
   const rules = notificationRules(template);
   const deadLetterFile = join(options.dataDir, 'dead-letters.jsonl');
@@ -138,7 +175,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     onObjectCreated: deliver,
   });
 
-  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: options.rekognitionEndpoint };
+  const emulator = await startRekognitionEmulator({
+    ...options.rekognition,
+    s3: new S3Client({ endpoint: s3.endpoint, region: options.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true }),
+    dataDir: join(options.dataDir, 'rekognition'),
+    region: options.region,
+    accountId: LOCAL_ACCOUNT_ID,
+  });
+  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url };
   Object.assign(process.env, {
     AWS_REGION: options.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -148,24 +192,38 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_REKOGNITION: endpoints.rekognition,
   });
 
+  // Each function's environment is set before its module loads, since handlers read config at cold start.
   const targets = new Set(rules.map((rule) => rule.functionLogicalId));
+  const functionsByArn: Record<string, LocalFunction> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-    if (!targets.has(logicalId)) continue;
     const properties = resource.Properties ?? {};
     const environment = resolveIntrinsics((properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names);
     const variables = { ...(environment as Record<string, string>) };
     // Source maps are for the bundle; here the sources run directly.
     delete variables.NODE_OPTIONS;
-    Object.assign(process.env, variables);
+    Object.assign(process.env, variables, options.environmentOverrides);
+    const handler = await loadHandler(options.projectDir, properties.Handler);
+    functionsByArn[names[`${logicalId}.Arn`] ?? ''] = handler;
+    if (!targets.has(logicalId)) continue;
     invokers[logicalId] = new AsyncInvoker({
-      functionName: typeof properties.FunctionName === 'string' ? properties.FunctionName : logicalId,
-      handler: await loadHandler(options.projectDir, properties.Handler),
+      functionName: names[logicalId] ?? logicalId,
+      handler,
       concurrency: Number(properties.ReservedConcurrentExecutions ?? 10),
       maxRetries: 2,
       retryDelayMs: options.retryDelayMs,
       deadLetterFile,
+      onSuccess: (result) => options.onInvocation?.(logicalId, result),
     });
   }
+  const stateMachines: Record<string, StateMachineDefinition> = {};
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
+    const properties = resource.Properties ?? {};
+    const substitutions = resolveIntrinsics(properties.DefinitionSubstitutions ?? {}, names) as Record<string, unknown>;
+    const definitionText = typeof properties.DefinitionString === 'string' ? properties.DefinitionString : JSON.stringify(properties.Definition);
+    stateMachines[logicalId] = substituteDefinition(definitionText, Object.fromEntries(Object.entries(substitutions).map(([k, v]) => [k, String(v)])));
+  }
+  const rekognitionClient = new RekognitionClient({ endpoint: emulator.url, region: options.region, credentials: LOCAL_CREDENTIALS });
+  const stateMachinesByArn = Object.fromEntries(Object.entries(stateMachines).map(([id, definition]) => [names[id] ?? id, definition]));
   ready = true;
   pendingObjects.splice(0).forEach(deliver);
 
@@ -175,12 +233,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     endpoints,
     names: { bucket, tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])) },
     invokers,
+    emulator,
     deadLetterFile,
+    stateMachines,
+    runStateMachine: (logicalId, input, executionName) => {
+      const definition = stateMachines[logicalId];
+      if (!definition) throw new TemplateError(`the template has no state machine ${logicalId}`);
+      return runLocally(definition, input, { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn }, executionName ? { executionName } : {});
+    },
     idle: async () => {
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
     },
     stop: async () => {
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      rekognitionClient.destroy();
+      await emulator.close();
       await s3.stop();
       await dynamo.stop();
     },

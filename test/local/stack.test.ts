@@ -24,8 +24,6 @@ beforeAll(async () => {
     dataDir,
     region: 'eu-west-1',
     ports: { s3: 0, dynamodb: 0 },
-    // Nothing is promoted in these tests, so classify never calls Rekognition; port 9 (discard) refuses.
-    rekognitionEndpoint: 'http://127.0.0.1:9',
     retryDelayMs: 0,
     template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
   });

@@ -1,0 +1,198 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { RecordOutcome } from '../lib/classify.js';
+import { summarize, uploadLabelledFolder } from './demo.js';
+import type { ResultForSummary } from './demo.js';
+import { LOCAL_CREDENTIALS } from './s3.js';
+import { startLocalStack } from './stack.js';
+import type { LocalStack } from './stack.js';
+
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SAMPLE_DIR = join(PROJECT_DIR, 'src/local/sample');
+const REGION = 'eu-west-1';
+const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
+const POSITIVE_LABEL = 'PNEUMONIA';
+
+const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--retrain]
+
+Runs pneumo on this machine: S3 (s3rver), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
+production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
+classifies the bundled inbox sample, prints a summary, then keeps running for your uploads until Ctrl-C.
+
+  --once               exit after the summary (exit code 1 if training failed or an image got no result)
+  --verbose            show the handlers' JSON logs and EMF metrics
+  --retrain            train a new model version even if one is active
+  --data-dir DIR       where objects, tables and models are kept (default .pneumo-local)
+  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition; 0 = any free port)`;
+
+function port(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`--${name} must be a port number, got "${value}"`);
+  return parsed;
+}
+
+function parseOptions(argv: string[]): { once: boolean; retrain: boolean; verbose: boolean; dataDir: string; ports: { s3: number; dynamodb: number; rekognition: number } } | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      once: { type: 'boolean', default: false },
+      retrain: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      's3-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      'rekognition-port': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  return {
+    once: values.once,
+    retrain: values.retrain,
+    verbose: values.verbose,
+    dataDir: resolve(values['data-dir'] ?? join(PROJECT_DIR, '.pneumo-local')),
+    ports: {
+      s3: port(values['s3-port'], 's3-port', 4569),
+      dynamodb: port(values['dynamodb-port'], 'dynamodb-port', 4570),
+      rekognition: port(values['rekognition-port'], 'rekognition-port', 4571),
+    },
+  };
+}
+
+function formatOutcome(outcome: RecordOutcome): string | undefined {
+  if (outcome.kind !== 'written' && outcome.kind !== 'kept-newer') return undefined;
+  const { row } = outcome;
+  const verdict = row.label ? `${row.label} ${row.confidence?.toFixed(1) ?? '?'}%` : (row.reason ?? '');
+  return `  ${row.status.padEnd(12)} ${verdict.padEnd(24)} ${row.imageKey}`;
+}
+
+async function activeModel(documents: DynamoDBDocumentClient, table: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await documents.send(new GetCommand({ TableName: table, Key: { id: 'active' }, ConsistentRead: true }));
+  return Item;
+}
+
+async function train(stack: LocalStack, s3: S3Client): Promise<boolean> {
+  const uploaded = await uploadLabelledFolder(s3, stack.names.bucket, join(SAMPLE_DIR, 'training'), 'training/', true);
+  console.log(`Uploaded ${uploaded.length} training images to s3://${stack.names.bucket}/training/<LABEL>/`);
+  const versionName = `local-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+$/, '').replace('T', '-')}`;
+  console.log(`Training model version ${versionName} (state machine ${TRAIN_AND_DEPLOY})…`);
+  const started = Date.now();
+  const progress = setInterval(() => {
+    console.log(`  … ${Math.round((Date.now() - started) / 1000)} s`);
+  }, 10_000);
+  try {
+    const execution = await stack.runStateMachine(TRAIN_AND_DEPLOY, { versionName }, `train-${versionName}`);
+    console.log(`  states: ${execution.states.join(' → ')}`);
+    if (execution.status === 'FAILED') {
+      console.error(`Training failed: ${execution.error}: ${execution.cause}`);
+      return false;
+    }
+    console.log(`Trained and deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return true;
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+function printNextSteps(stack: LocalStack): void {
+  const results = stack.names.tables.ResultsTable ?? '';
+  console.log(`
+Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}
+Try (credentials S3RVER/S3RVER, any region works locally):
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
+  aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
+  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb get-item --table-name ${results} --key '{"imageKey":{"S":"inbox/my-xray.jpeg"}}'
+  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name byStatus \\
+      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'`);
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  await mkdir(options.dataDir, { recursive: true });
+  console.log(`Starting the local stack (data in ${options.dataDir})…`);
+  const stack = await startLocalStack({
+    projectDir: PROJECT_DIR,
+    dataDir: options.dataDir,
+    region: REGION,
+    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb },
+    rekognition: { port: options.ports.rekognition },
+    retryDelayMs: 1000,
+    // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
+    ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
+    onInvocation: (_function, result) => {
+      for (const outcome of Array.isArray(result) ? (result as RecordOutcome[]) : []) {
+        const line = formatOutcome(outcome);
+        if (line) console.log(line);
+      }
+    },
+  });
+  // The CLI finds a running local stack of this folder through this file.
+  const endpointsFile = join(options.dataDir, 'endpoints.json');
+  await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, region: REGION, endpoints: stack.endpoints, names: stack.names }, null, 2));
+
+  const s3 = new S3Client({ endpoint: stack.endpoints.s3, region: REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: REGION, credentials: LOCAL_CREDENTIALS }));
+  const registryTable = stack.names.tables.RegistryTable ?? '';
+  let exitCode = 0;
+
+  const existing = await activeModel(documents, registryTable);
+  if (existing && !options.retrain) {
+    console.log(`Reusing model ${JSON.stringify(existing.versionName ?? existing.projectVersionArn)} (use --retrain for a new one)`);
+  } else if (!(await train(stack, s3))) {
+    exitCode = 1;
+  }
+
+  console.log('Uploading the inbox sample; results as they land:');
+  const uploaded = await uploadLabelledFolder(s3, stack.names.bucket, join(SAMPLE_DIR, 'inbox'), 'inbox/sample/', false);
+  await stack.idle();
+  const results: ResultForSummary[] = await Promise.all(
+    uploaded.map(async (image) => {
+      const { Item } = await documents.send(new GetCommand({ TableName: stack.names.tables.ResultsTable ?? '', Key: { imageKey: image.key } }));
+      return { key: image.key, truth: image.label, status: Item?.status as string | undefined, label: Item?.label as string | undefined };
+    }),
+  );
+  const summary = summarize(results, POSITIVE_LABEL);
+  const model = await activeModel(documents, registryTable);
+  console.log(`
+Summary of ${summary.total} sample images (not a diagnosis: a screening aid for clinical review)
+  by status: ${JSON.stringify(summary.byStatus)}
+  by label:  ${JSON.stringify(summary.byLabel)}
+  against the known labels (${summary.labelled} labelled): accuracy ${summary.accuracy.toFixed(3)}, F1 ${summary.f1.toFixed(3)}, sensitivity ${summary.sensitivity.toFixed(3)}, specificity ${summary.specificity.toFixed(3)}
+  model: ${typeof model?.versionName === 'string' ? model.versionName : 'none'}, evaluation F1 ${typeof model?.f1 === 'number' ? model.f1.toFixed(3) : 'n/a'}`);
+  if (summary.labelled < summary.total) exitCode = 1;
+  printNextSteps(stack);
+
+  if (!options.once) {
+    console.log('\nRunning; upload to the inbox to classify more. Ctrl-C stops.');
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    console.log('Stopping (finishing work in progress)…');
+  }
+  s3.destroy();
+  documents.destroy();
+  await stack.stop();
+  return exitCode;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    process.exitCode = 1;
+  },
+);
