@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   readZip,
   render,
   resource,
+  REPO_ROOT,
   resourcesOfType,
   STAGE,
 } from './template.js';
@@ -346,6 +347,44 @@ describe('IAM', () => {
     expect(renderedResources(statement)).toEqual([`\${${stackKey()}.Arn}`]);
     const viaService = asArray(objectAt(statement.Condition, 'StringEquals')['kms:ViaService']).map(render);
     expect(viaService.sort()).toEqual(['dynamodb.${AWS::Region}.amazonaws.com', 's3.${AWS::Region}.amazonaws.com', 'sqs.${AWS::Region}.amazonaws.com']);
+  });
+});
+
+describe('state machines', () => {
+  const machines = [
+    ['TrainAndDeployStateMachine', 'train-and-deploy'],
+    ['StartModelStateMachine', 'start-model'],
+    ['StopModelStateMachine', 'stop-model'],
+  ] as const;
+
+  it.each(machines)('%s deploys statemachines/%s.asl.json unchanged (the tested file is the deployed file)', (logicalId, file) => {
+    // The framework rewrites what it embeds (it once dropped every null); any difference here would make the
+    // local and unit tests exercise a different machine from the one deployed.
+    const asl = JSON.parse(readFileSync(join(REPO_ROOT, 'statemachines', `${file}.asl.json`), 'utf8')) as Json;
+    expect(resource(template, logicalId, 'AWS::StepFunctions::StateMachine').Properties.Definition).toEqual(asl);
+  });
+
+  it.each(machines)('%s fills every ${token} of its file by DefinitionSubstitutions, and nothing more', (logicalId, file) => {
+    const text = readFileSync(join(REPO_ROOT, 'statemachines', `${file}.asl.json`), 'utf8');
+    const tokens = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1]));
+    const substitutions = objectAt(resource(template, logicalId, 'AWS::StepFunctions::StateMachine').Properties, 'DefinitionSubstitutions');
+    expect(new Set(Object.keys(substitutions))).toEqual(tokens);
+    expect(text).not.toMatch(/arn:aws[a-z-]*:(lambda|states|dynamodb|rekognition):[a-z0-9-]+:\d{12}:/);
+  });
+
+  it.each(machines)('%s logs to CloudWatch', (logicalId) => {
+    const logging = objectAt(resource(template, logicalId, 'AWS::StepFunctions::StateMachine').Properties, 'LoggingConfiguration');
+    expect(logging.Level).toBe('ALL');
+    expect(asArray(logging.Destinations)).toHaveLength(1);
+  });
+
+  it('schedules the daily stop and the optional daily start, each switchable per stage', () => {
+    const schedules = Object.fromEntries(resourcesOfType(template, 'AWS::Scheduler::Schedule'));
+    expect(Object.keys(schedules).sort()).toEqual(['StartModelSchedule', 'StopModelSchedule']);
+    expect(schedules.StopModelSchedule?.Condition).toBe('StopScheduleEnabled');
+    expect(schedules.StartModelSchedule?.Condition).toBe('StartScheduleEnabled');
+    expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StopModelStateMachine' });
+    expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StartModelStateMachine' });
   });
 });
 

@@ -20,6 +20,7 @@ export interface CfnResource {
   readonly Type: string;
   readonly Properties?: JsonObject;
   readonly DependsOn?: string | string[];
+  readonly Condition?: string;
 }
 
 export interface CfnTemplate {
