@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordOutcome } from '../lib/classify.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
@@ -18,7 +19,7 @@ const REGION = 'eu-west-1';
 const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
 const POSITIVE_LABEL = 'PNEUMONIA';
 
-const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--retrain]
+const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--retrain]
 
 Runs pneumo on this machine: S3 (s3rver), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
 production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
@@ -28,7 +29,7 @@ classifies the bundled inbox sample, prints a summary, then keeps running for yo
   --verbose            show the handlers' JSON logs and EMF metrics
   --retrain            train a new model version even if one is active
   --data-dir DIR       where objects, tables and models are kept (default .pneumo-local)
-  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition; 0 = any free port)`;
+  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions; 0 = any free port)`;
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -37,7 +38,15 @@ function port(value: string | undefined, name: string, fallback: number): number
   return parsed;
 }
 
-function parseOptions(argv: string[]): { once: boolean; retrain: boolean; verbose: boolean; dataDir: string; ports: { s3: number; dynamodb: number; rekognition: number } } | undefined {
+interface Options {
+  readonly once: boolean;
+  readonly retrain: boolean;
+  readonly verbose: boolean;
+  readonly dataDir: string;
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number };
+}
+
+function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -49,6 +58,7 @@ function parseOptions(argv: string[]): { once: boolean; retrain: boolean; verbos
       's3-port': { type: 'string' },
       'dynamodb-port': { type: 'string' },
       'rekognition-port': { type: 'string' },
+      'sfn-port': { type: 'string' },
     },
     strict: true,
   });
@@ -62,6 +72,7 @@ function parseOptions(argv: string[]): { once: boolean; retrain: boolean; verbos
       s3: port(values['s3-port'], 's3-port', 4569),
       dynamodb: port(values['dynamodb-port'], 'dynamodb-port', 4570),
       rekognition: port(values['rekognition-port'], 'rekognition-port', 4571),
+      sfn: port(values['sfn-port'], 'sfn-port', 4572),
     },
   };
 }
@@ -78,33 +89,47 @@ async function activeModel(documents: DynamoDBDocumentClient, table: string): Pr
   return Item;
 }
 
+/** Starts the retrain the way a user would on AWS (StartExecution) and shows each state as it is entered. */
 async function train(stack: LocalStack, s3: S3Client): Promise<boolean> {
   const uploaded = await uploadLabelledFolder(s3, stack.names.bucket, join(SAMPLE_DIR, 'training'), 'training/', true);
   console.log(`Uploaded ${uploaded.length} training images to s3://${stack.names.bucket}/training/<LABEL>/`);
+  const stateMachineArn = stack.names.stateMachines[TRAIN_AND_DEPLOY];
+  if (!stateMachineArn) throw new Error(`the template has no ${TRAIN_AND_DEPLOY}`);
   const versionName = `local-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..+$/, '').replace('T', '-')}`;
-  console.log(`Training model version ${versionName} (state machine ${TRAIN_AND_DEPLOY})…`);
+  const sfn = new SFNClient({ endpoint: stack.endpoints.sfn, region: REGION, credentials: LOCAL_CREDENTIALS });
   const started = Date.now();
-  const progress = setInterval(() => {
-    console.log(`  … ${Math.round((Date.now() - started) / 1000)} s`);
-  }, 10_000);
-  try {
-    const execution = await stack.runStateMachine(TRAIN_AND_DEPLOY, { versionName }, `train-${versionName}`);
-    console.log(`  states: ${execution.states.join(' → ')}`);
-    if (execution.status === 'FAILED') {
-      console.error(`Training failed: ${execution.error}: ${execution.cause}`);
-      return false;
+  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: `train-${versionName}`, input: JSON.stringify({ versionName }) }));
+  console.log(`Training model version ${versionName}: ${String(executionArn)}`);
+  let shown = 0;
+  const showProgress = async (): Promise<void> => {
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+    for (const event of events.slice(shown)) {
+      const state = event.stateEnteredEventDetails?.name;
+      if (state) console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${state}`);
     }
-    console.log(`Trained and deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return true;
+    shown = events.length;
+  };
+  const progress = setInterval(() => void showProgress(), 500);
+  try {
+    await stack.idle();
   } finally {
     clearInterval(progress);
   }
+  await showProgress();
+  const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  sfn.destroy();
+  if (execution.status !== 'SUCCEEDED') {
+    console.error(`Training ${String(execution.status)}: ${String(execution.error)}: ${String(execution.cause)}`);
+    return false;
+  }
+  console.log(`Trained and deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
 }
 
 function printNextSteps(stack: LocalStack): void {
   const results = stack.names.tables.ResultsTable ?? '';
   console.log(`
-Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}
+Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}   Step Functions ${stack.endpoints.sfn}
 Try (credentials S3RVER/S3RVER, any region works locally):
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
   aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
@@ -125,7 +150,7 @@ async function main(): Promise<number> {
     projectDir: PROJECT_DIR,
     dataDir: options.dataDir,
     region: REGION,
-    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb },
+    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn },
     rekognition: { port: options.ports.rekognition },
     retryDelayMs: 1000,
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
@@ -139,7 +164,10 @@ async function main(): Promise<number> {
   });
   // The CLI finds a running local stack of this folder through this file.
   const endpointsFile = join(options.dataDir, 'endpoints.json');
-  await writeFile(endpointsFile, JSON.stringify({ pid: process.pid, region: REGION, endpoints: stack.endpoints, names: stack.names }, null, 2));
+  await writeFile(
+    endpointsFile,
+    JSON.stringify({ pid: process.pid, region: REGION, endpoints: stack.endpoints, names: stack.names, deadLetterFile: stack.deadLetterFile }, null, 2),
+  );
 
   const s3 = new S3Client({ endpoint: stack.endpoints.s3, region: REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: REGION, credentials: LOCAL_CREDENTIALS }));

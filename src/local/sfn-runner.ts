@@ -58,6 +58,10 @@ export interface LocalRunOptions {
   readonly executionName?: string;
   /** Run Waits and retry back-offs at once (tests); false keeps the definition's real timings. */
   readonly instant?: boolean;
+  /** `$$.Execution.Id`; made from the name when absent. */
+  readonly executionArn?: string;
+  /** Told each state as it is entered, so a caller can show progress while the run goes on. */
+  readonly onStateEntered?: (stateName: string) => void;
 }
 
 export type LocalExecution =
@@ -210,7 +214,7 @@ function zeroed(definition: StateMachineDefinition, type: 'Wait' | 'Retry'): Rec
 /** Runs a definition to the end and reports how it ended and which states it went through, in order. */
 export async function runLocally(definition: StateMachineDefinition, input: unknown, targets: LocalTargets, options: LocalRunOptions = {}): Promise<LocalExecution> {
   const name = options.executionName ?? `local-${Date.now().toString(36)}`;
-  const executionArn = `arn:aws:states:local:000000000000:execution:local:${name}`;
+  const executionArn = options.executionArn ?? `arn:aws:states:local:000000000000:execution:local:${name}`;
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(toJson(input), {
     overrides: {
@@ -222,7 +226,10 @@ export async function runLocally(definition: StateMachineDefinition, input: unkn
   const states: string[] = [];
   const collecting = (async (): Promise<void> => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') states.push(event.state.name);
+      if (event.type === 'StateEntered') {
+        states.push(event.state.name);
+        options.onStateEntered?.(event.state.name);
+      }
     }
   })();
   try {

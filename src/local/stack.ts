@@ -9,6 +9,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { startRekognitionEmulator } from './rekognition/index.js';
 import type { RekognitionEmulator, RekognitionEmulatorOptions } from './rekognition/index.js';
 import { runLocally, substituteDefinition } from './sfn-runner.js';
+import { startLocalSfn } from './sfn-server.js';
 import type { LocalExecution, LocalFunction } from './sfn-runner.js';
 import { AsyncInvoker } from './invoker.js';
 import type { LambdaHandler } from './invoker.js';
@@ -27,7 +28,7 @@ export interface LocalStackOptions {
   readonly dataDir: string;
   readonly region: string;
   /** 0 picks a free port. */
-  readonly ports: { readonly s3: number; readonly dynamodb: number };
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly sfn: number };
   /** Settings of the Rekognition Custom Labels emulator the stack starts (port 0 = free port). */
   readonly rekognition?: Omit<RekognitionEmulatorOptions, 's3' | 'dataDir' | 'region' | 'accountId'>;
   /** Pause before a failed invocation is retried. */
@@ -41,8 +42,14 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string };
-  readonly names: { readonly bucket: string; readonly tables: Readonly<Record<string, string>> };
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string; readonly sfn: string };
+  readonly names: {
+    readonly bucket: string;
+    readonly tables: Readonly<Record<string, string>>;
+    /** ARNs by logical id, as StartExecution on the `sfn` endpoint takes them. */
+    readonly stateMachines: Readonly<Record<string, string>>;
+    readonly projectName: string | undefined;
+  };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
   readonly emulator: RekognitionEmulator;
   readonly deadLetterFile: string;
@@ -50,6 +57,7 @@ export interface LocalStack {
   readonly stateMachines: Readonly<Record<string, StateMachineDefinition>>;
   /** Runs one of them to the end, Lambda Tasks on the production handlers, SDK Tasks on the emulator. */
   readonly runStateMachine: (logicalId: string, input: unknown, executionName?: string) => Promise<LocalExecution>;
+  /** Resolves when every notification so far has been handled and no execution runs. */
   /** Resolves when every notification so far has been handled (stored or dead-lettered). */
   readonly idle: () => Promise<void>;
   readonly stop: () => Promise<void>;
@@ -182,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: options.region,
     accountId: LOCAL_ACCOUNT_ID,
   });
-  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url };
+  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: '' };
   Object.assign(process.env, {
     AWS_REGION: options.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -193,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   // Each function's environment is set before its module loads, since handlers read config at cold start.
-  const targets = new Set(rules.map((rule) => rule.functionLogicalId));
+  const notified = new Set(rules.map((rule) => rule.functionLogicalId));
   const functionsByArn: Record<string, LocalFunction> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
     const properties = resource.Properties ?? {};
@@ -204,7 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     Object.assign(process.env, variables, options.environmentOverrides);
     const handler = await loadHandler(options.projectDir, properties.Handler);
     functionsByArn[names[`${logicalId}.Arn`] ?? ''] = handler;
-    if (!targets.has(logicalId)) continue;
+    if (!notified.has(logicalId)) continue;
     invokers[logicalId] = new AsyncInvoker({
       functionName: names[logicalId] ?? logicalId,
       handler,
@@ -224,14 +232,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   const rekognitionClient = new RekognitionClient({ endpoint: emulator.url, region: options.region, credentials: LOCAL_CREDENTIALS });
   const stateMachinesByArn = Object.fromEntries(Object.entries(stateMachines).map(([id, definition]) => [names[id] ?? id, definition]));
+  const targets = { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn };
+  const sfn = await startLocalSfn({
+    port: options.ports.sfn,
+    stateFile: join(options.dataDir, 'executions.json'),
+    machines: Object.fromEntries(
+      Object.entries(stateMachinesByArn).map(([arn, definition]) => [
+        arn,
+        { definition, run: (input, execution) => runLocally(definition, input, targets, execution) },
+      ]),
+    ),
+  });
+  process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
   ready = true;
   pendingObjects.splice(0).forEach(deliver);
 
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
+  const projectName = template.Outputs?.ProjectName?.Value;
   return {
-    endpoints,
-    names: { bucket, tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])) },
+    endpoints: { ...endpoints, sfn: sfn.url },
+    names: {
+      bucket,
+      tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])),
+      stateMachines: Object.fromEntries(Object.keys(stateMachines).map((id) => [id, names[id] ?? id])),
+      projectName: typeof projectName === 'string' ? projectName : undefined,
+    },
     invokers,
     emulator,
     deadLetterFile,
@@ -239,12 +265,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     runStateMachine: (logicalId, input, executionName) => {
       const definition = stateMachines[logicalId];
       if (!definition) throw new TemplateError(`the template has no state machine ${logicalId}`);
-      return runLocally(definition, input, { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn }, executionName ? { executionName } : {});
+      return runLocally(definition, input, targets, executionName ? { executionName } : {});
     },
     idle: async () => {
+      await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
     },
     stop: async () => {
+      await sfn.close();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
       rekognitionClient.destroy();
       await emulator.close();

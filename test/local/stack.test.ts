@@ -23,7 +23,7 @@ beforeAll(async () => {
     projectDir: resolve(import.meta.dirname, '../..'),
     dataDir,
     region: 'eu-west-1',
-    ports: { s3: 0, dynamodb: 0 },
+    ports: { s3: 0, dynamodb: 0, sfn: 0 },
     retryDelayMs: 0,
     template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
   });
