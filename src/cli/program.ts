@@ -1,0 +1,105 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { CommandContext } from './context.js';
+import { defaultSleep } from './context.js';
+import { describeError, EXIT } from './errors.js';
+import type { ExitCode } from './errors.js';
+import { FORMATS } from './format.js';
+import type { Format } from './format.js';
+import type { Io } from './io.js';
+import { integerIn, interval, keyPrefix } from './options.js';
+import { resolveTarget } from './target.js';
+import type { Target, TargetOptions } from './target.js';
+import { submit } from './commands/submit.js';
+
+export interface ProgramDeps {
+  readonly io: Io;
+  /** Finds the target from the global options; tests hand in one pointing at their own servers. */
+  readonly resolveTarget: (options: TargetOptions) => Promise<Target>;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface GlobalOptions extends TargetOptions {
+  readonly verbose?: boolean;
+}
+
+type Action = (ctx: CommandContext) => Promise<ExitCode>;
+
+function formatOption(): Option {
+  return new Option('-f, --format <format>', 'output format').choices(FORMATS).default('table');
+}
+
+/**
+ * Builds the `pneumo` program. Actions store their exit code in `state` instead of exiting, so the same program
+ * runs in tests in-process and in the real process (main.ts sets process.exitCode).
+ */
+export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): Command {
+  const { io } = deps;
+  const program = new Command('pneumo');
+  program
+    .description('Chest X-ray pneumonia screening (a screening aid, not a diagnosis): submit images, read results, retrain and run the model.\nTargets a deployed stage (--stage/--region, AWS credentials as the SDK finds them) or the local stack (--local; automatic when this folder\'s local stack is running).')
+    .option('--stage <stage>', 'deployed stage to use: stack pneumo-<stage> (default: dev, unless a local stack is running)')
+    .option('--region <region>', 'AWS region of the stage (default: the SDK\'s, e.g. AWS_REGION)')
+    .option('--local', 'use the local stack of this folder (pneumo local up)')
+    .option('--data-dir <dir>', 'use the local stack whose data folder is <dir>')
+    .option('-v, --verbose', 'print stack traces with errors')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: (text) => { io.out(text.replace(/\n$/, '')); }, writeErr: (text) => { io.err(text.replace(/\n$/, '')); } })
+    .exitOverride();
+
+  const run = (command: Command, action: Action): Promise<void> => runAction(deps, state, command, action);
+
+  program
+    .command('submit')
+    .description('check JPEG/PNG files as classify would and upload them to inbox/ (directories recursively)')
+    .argument('<paths...>', 'files or directories')
+    .option('-p, --prefix <folder>', 'folder under inbox/ to upload into', keyPrefix)
+    .option('-c, --concurrency <n>', 'uploads in flight', integerIn(1, 64), 8)
+    .option('-w, --wait', 'follow each image until it has a result, then print the results')
+    .option('--timeout <duration>', 'with --wait: give up after this long', interval, 600_000)
+    .option('--poll <duration>', 'with --wait: pause between checks (default 5s on AWS, 0.5s locally)', interval)
+    .addOption(formatOption())
+    .action((paths: string[], options: { prefix?: string; concurrency: number; wait?: boolean; timeout: number; poll?: number; format: Format }, command: Command) =>
+      run(command, (ctx) =>
+        submit(ctx, paths, {
+          prefix: options.prefix,
+          concurrency: options.concurrency,
+          wait: options.wait === true,
+          timeoutMs: options.timeout,
+          pollMs: options.poll,
+          format: options.format,
+        }),
+      ),
+    );
+
+  return program;
+}
+
+async function runAction(deps: ProgramDeps, state: { exitCode: ExitCode }, command: Command, action: Action): Promise<void> {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  const target = await deps.resolveTarget({ stage: globals.stage, region: globals.region, local: globals.local, dataDir: globals.dataDir });
+  try {
+    state.exitCode = await action({ target, io: deps.io, now: deps.now ?? Date.now, sleep: deps.sleep ?? defaultSleep });
+  } finally {
+    target.close();
+  }
+}
+
+/** Parses `argv` (user arguments only), runs the command and returns its exit code; never exits the process. */
+export async function runCli(argv: readonly string[], deps: Partial<ProgramDeps> & { readonly io: Io }): Promise<ExitCode> {
+  const state: { exitCode: ExitCode } = { exitCode: EXIT.ok };
+  const program = buildProgram({ resolveTarget, ...deps }, state);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to exitOverride; commander has already printed its message.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { message, exitCode } = describeError(error);
+    deps.io.err(`pneumo: ${message}`);
+    if (argv.includes('--verbose') || argv.includes('-v')) deps.io.err(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+    return exitCode;
+  }
+}
