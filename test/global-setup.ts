@@ -8,6 +8,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Folder of the one offline `osls package --stage ci` run that every test reads. */
     packageDir: string;
+    /** The same for `--stage local` (short polls), which the local stack runs. */
+    localPackageDir: string;
   }
 }
 
@@ -17,9 +19,13 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const { outDir } = await packageTemplate({ projectDir, stage: 'ci', region: 'eu-west-1' });
-  project.provide('packageDir', outDir);
+  // One after the other: both use <repo>/.esbuild.
+  const ci = await packageTemplate({ projectDir, stage: 'ci', region: 'eu-west-1' });
+  const local = await packageTemplate({ projectDir, stage: 'local', region: 'eu-west-1' });
+  project.provide('packageDir', ci.outDir);
+  project.provide('localPackageDir', local.outDir);
   return async () => {
-    await rm(outDir, { recursive: true, force: true });
+    await rm(ci.outDir, { recursive: true, force: true });
+    await rm(local.outDir, { recursive: true, force: true });
   };
 }

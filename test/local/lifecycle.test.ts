@@ -1,0 +1,137 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
+import { startLocalStack } from '../../src/local/stack.js';
+import type { LocalStack } from '../../src/local/stack.js';
+import { readTemplate } from '../../src/local/template.js';
+import { fixtureImage } from '../fixtures/images.js';
+import type { FixtureImage } from '../fixtures/images.js';
+
+/*
+ * The whole product on loopback, driven like a user drives AWS: uploads through S3, retraining, start and stop
+ * through the Step Functions API, results read from DynamoDB. Training is small (30 images per label).
+ */
+
+const REGION = 'eu-west-1';
+const SAMPLE = resolve(import.meta.dirname, '../../src/local/sample/training');
+let stack: LocalStack;
+let dataDir: string;
+let s3: S3Client;
+let sfn: SFNClient;
+let documents: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'pneumo-lifecycle-'));
+  stack = await startLocalStack({
+    projectDir: resolve(import.meta.dirname, '../..'),
+    dataDir,
+    region: REGION,
+    ports: { s3: 0, dynamodb: 0, sfn: 0 },
+    rekognition: { port: 0, startingDelayMs: 50, stoppingDelayMs: 50 },
+    retryDelayMs: 0,
+    environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    template: await readTemplate(join(inject('localPackageDir'), 'cloudformation-template-update-stack.json')),
+  });
+  const local = { region: REGION, credentials: LOCAL_CREDENTIALS };
+  s3 = new S3Client({ ...local, endpoint: stack.endpoints.s3, forcePathStyle: true });
+  sfn = new SFNClient({ ...local, endpoint: stack.endpoints.sfn });
+  documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb }));
+  for (const label of ['NORMAL', 'PNEUMONIA']) {
+    const files = (await readdir(join(SAMPLE, label))).sort().slice(0, 30);
+    for (const file of files) {
+      await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: `training/${label}/${file}`, Body: await readFile(join(SAMPLE, label, file)) }));
+    }
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await stack.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function upload(key: string, image: FixtureImage): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: fixtureImage(image) }));
+  await stack.idle();
+}
+
+async function row(key: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await documents.send(new GetCommand({ TableName: stack.names.tables.ResultsTable ?? '', Key: { imageKey: key } }));
+  return Item;
+}
+
+async function execute(logicalId: string, name: string, input: unknown): Promise<{ status?: string; output?: unknown; error?: string; cause?: string; executionArn: string }> {
+  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.names.stateMachines[logicalId], name, input: JSON.stringify(input) }));
+  await stack.idle();
+  const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return {
+    status: described.status,
+    output: described.output ? (JSON.parse(described.output) as unknown) : undefined,
+    error: described.error,
+    cause: described.cause,
+    executionArn: executionArn ?? '',
+  };
+}
+
+describe('local stack lifecycle', () => {
+  it('an image uploaded before any model waits as PENDING', async () => {
+    await upload('inbox/early.jpeg', 'pneumonia-1.jpeg');
+    expect(await row('inbox/early.jpeg')).toMatchObject({ status: 'PENDING', reason: 'no-model' });
+  });
+
+  it('retrains through StartExecution: trains, gates, starts, promotes and re-drives the waiting image', async () => {
+    const execution = await execute('TrainAndDeployStateMachine', 'train-v1', { versionName: 'v1', minF1: 0.5, minPneumoniaRecall: 0.5 });
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'DEPLOYED', versionName: 'v1' } });
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: execution.executionArn }));
+    const states = events.flatMap((event) => (event.stateEnteredEventDetails?.name ? [event.stateEnteredEventDetails.name] : []));
+    expect(states).toEqual(expect.arrayContaining(['PrepareDataset', 'CreateModelVersion', 'DescribeTraining', 'Evaluate', 'StartModel', 'Promote', 'Redrive']));
+    const { Item: active } = await documents.send(new GetCommand({ TableName: stack.names.tables.RegistryTable ?? '', Key: { id: 'active' } }));
+    expect(active).toMatchObject({ versionName: 'v1', state: 'RUNNING' });
+    // The image that waited was classified by the re-drive after promotion.
+    expect(await row('inbox/early.jpeg')).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown, modelVersionArn: active?.projectVersionArn });
+  }, 60_000);
+
+  it('classifies new uploads with the running model and serves the label and status queries', async () => {
+    await upload('inbox/normal.jpeg', 'normal-2.jpeg');
+    await upload('inbox/bad.png', 'one-pixel.png');
+    expect(await row('inbox/normal.jpeg')).toMatchObject({ labels: expect.arrayContaining([expect.objectContaining({ name: 'NORMAL' })]) as unknown });
+    const rejected = await documents.send(
+      new QueryCommand({
+        TableName: stack.names.tables.ResultsTable ?? '',
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': 'REJECTED' },
+      }),
+    );
+    expect(rejected.Items?.map((item) => item.imageKey)).toEqual(['inbox/bad.png']);
+  });
+
+  it('a retrain with the same version name is refused, not trained twice', async () => {
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: stack.names.stateMachines.TrainAndDeployStateMachine, name: 'train-v1', input: '{"versionName":"v1"}' }))).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+    });
+    const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.names.stateMachines.TrainAndDeployStateMachine }));
+    expect(executions.map((execution) => execution.name)).toEqual(['train-v1']);
+  });
+
+  it('after the stop machine runs, uploads wait as PENDING; the start machine re-drives them', async () => {
+    const stopped = await execute('StopModelStateMachine', 'stop-1', {});
+    expect(stopped.status).toBe('SUCCEEDED');
+    await upload('inbox/while-stopped.jpeg', 'normal-1.jpeg');
+    expect(await row('inbox/while-stopped.jpeg')).toMatchObject({ status: 'PENDING', reason: 'model-not-running' });
+
+    const started = await execute('StartModelStateMachine', 'start-1', {});
+    expect(started).toMatchObject({ status: 'SUCCEEDED', output: { versionName: 'v1', redrive: { answered: 1 } } });
+    expect(await row('inbox/while-stopped.jpeg')).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown });
+  }, 120_000);
+
+  it('dead-lettered nothing', () => {
+    expect(stack.invokers.ClassifyLambdaFunction?.stats).toMatchObject({ deadLettered: 0 });
+  });
+});
