@@ -93,7 +93,7 @@ describe('local stack lifecycle', () => {
     const { Item: active } = await documents.send(new GetCommand({ TableName: stack.names.tables.RegistryTable ?? '', Key: { id: 'active' } }));
     expect(active).toMatchObject({ versionName: 'v1', state: 'RUNNING' });
     // The image that waited was classified by the re-drive after promotion.
-    expect(await row('inbox/early.jpeg')).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown, modelVersionArn: active?.projectVersionArn });
+    expect(await row('inbox/early.jpeg')).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown, modelVersionArn: active?.projectVersionArn as unknown });
   }, 60_000);
 
   it('classifies new uploads with the running model and serves the label and status queries', async () => {
@@ -109,7 +109,7 @@ describe('local stack lifecycle', () => {
         ExpressionAttributeValues: { ':s': 'REJECTED' },
       }),
     );
-    expect(rejected.Items?.map((item) => item.imageKey)).toEqual(['inbox/bad.png']);
+    expect(rejected.Items?.map((item): unknown => item.imageKey)).toEqual(['inbox/bad.png']);
   });
 
   it('a retrain with the same version name is refused, not trained twice', async () => {
