@@ -6,10 +6,13 @@ import type { ExitCode } from './errors.js';
 import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
-import { integerIn, interval, keyPrefix } from './options.js';
+import { integerIn, interval, keyPrefix, label, pointInTime, status } from './options.js';
+import type { ResultStatus } from '../lib/outcomes.js';
 import { resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
+import { result, results } from './commands/results.js';
 import { submit } from './commands/submit.js';
+import { watch } from './commands/watch.js';
 
 export interface ProgramDeps {
   readonly io: Io;
@@ -56,7 +59,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('-p, --prefix <folder>', 'folder under inbox/ to upload into', keyPrefix)
     .option('-c, --concurrency <n>', 'uploads in flight', integerIn(1, 64), 8)
     .option('-w, --wait', 'follow each image until it has a result, then print the results')
-    .option('--timeout <duration>', 'with --wait: give up after this long', interval, 600_000)
+    .addOption(new Option('--timeout <duration>', 'with --wait: give up after this long').argParser(interval).default(600_000, '10m'))
     .option('--poll <duration>', 'with --wait: pause between checks (default 5s on AWS, 0.5s locally)', interval)
     .addOption(formatOption())
     .action((paths: string[], options: { prefix?: string; concurrency: number; wait?: boolean; timeout: number; poll?: number; format: Format }, command: Command) =>
@@ -70,6 +73,50 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
           format: options.format,
         }),
       ),
+    );
+
+  program
+    .command('results')
+    .description('results newest first, from the byLabel/byStatus indexes (never a table scan)')
+    .option('-l, --label <label>', 'only this label (e.g. PNEUMONIA)', label)
+    .option('-s, --status <status>', 'only this status: CLASSIFIED, NEEDS_REVIEW, PENDING, REJECTED, FAILED', status)
+    .option('--since <time>', 'processed at or after: 30m, 24h, 7d (ago) or an ISO date/time', pointInTime(deps.now))
+    .option('--until <time>', 'processed at or before: same forms as --since', pointInTime(deps.now))
+    .option('-n, --limit <n>', 'at most this many rows', integerIn(1, 100_000), 50)
+    .addOption(formatOption())
+    .action((options: { label?: string; status?: ResultStatus; since?: string; until?: string; limit: number; format: Format }, command: Command) =>
+      run(command, (ctx) => results(ctx, options)),
+    );
+
+  program
+    .command('result')
+    .description('one result, by key (inbox/…), S3 URI (s3://bucket/inbox/…) or file name')
+    .argument('<ref>', 'key, s3:// URI or file name')
+    .addOption(formatOption())
+    .action((reference: string, options: { format: Format }, command: Command) => run(command, (ctx) => result(ctx, reference, options)));
+
+  program
+    .command('watch')
+    .description('print results as they land, until Ctrl-C (--format json: one JSON object per line)')
+    .option('-l, --label <label>', 'only this label', label)
+    .option('-s, --status <status>', 'only this status', status)
+    .option('--since <time>', 'start from this time instead of now', pointInTime(deps.now))
+    .option('--poll <duration>', 'pause between checks (default 5s on AWS, 0.5s locally)', interval)
+    .option('--count <n>', 'stop after this many results', integerIn(1, 1_000_000))
+    .addOption(formatOption())
+    .action((options: { label?: string; status?: ResultStatus; since?: string; poll?: number; count?: number; format: Format }, command: Command) =>
+      run(command, async (ctx) => {
+        const controller = new AbortController();
+        const stop = (): void => {
+          controller.abort();
+        };
+        process.once('SIGINT', stop);
+        try {
+          return await watch(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
+        } finally {
+          process.removeListener('SIGINT', stop);
+        }
+      }),
     );
 
   return program;

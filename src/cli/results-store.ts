@@ -13,6 +13,8 @@ export interface ResultQuery {
   readonly since?: string | undefined;
   readonly until?: string | undefined;
   readonly limit: number;
+  /** Newest first (default) or, for following new rows, oldest first. */
+  readonly order?: 'newest' | 'oldest' | undefined;
 }
 
 /** DynamoDB BatchGetItem takes at most 100 keys. */
@@ -40,7 +42,7 @@ async function queryPartition(target: Target, index: 'byLabel' | 'byStatus', val
     KeyConditionExpression: `#h = :h${range.expression}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
-    ScanIndexForward: false,
+    ScanIndexForward: query.order === 'oldest',
   };
   if (filterStatus !== undefined) {
     names['#s'] = 'status';
@@ -73,7 +75,9 @@ export async function queryResults(target: Target, query: ResultQuery): Promise<
   if (query.label !== undefined) return queryPartition(target, 'byLabel', query.label, query, query.status);
   const statuses = query.status !== undefined ? [query.status] : STATUSES;
   const parts = await Promise.all(statuses.map((status) => queryPartition(target, 'byStatus', status, query, undefined)));
-  return parts.flat().sort(newestFirst).slice(0, query.limit);
+  const sorted = parts.flat().sort(newestFirst);
+  if (query.order === 'oldest') sorted.reverse();
+  return sorted.slice(0, query.limit);
 }
 
 export async function getResult(target: Target, key: string): Promise<Item | undefined> {

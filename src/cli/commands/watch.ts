@@ -1,0 +1,71 @@
+import type { ResultStatus } from '../../lib/outcomes.js';
+import type { CommandContext } from '../context.js';
+import { EXIT } from '../errors.js';
+import type { ExitCode } from '../errors.js';
+import type { Format } from '../format.js';
+import { csvField, percent } from '../format.js';
+import { queryResults } from '../results-store.js';
+import { toView } from '../results-view.js';
+import type { ResultView } from '../results-view.js';
+
+export interface WatchOptions {
+  readonly label?: string | undefined;
+  readonly status?: ResultStatus | undefined;
+  /** Start here instead of now (to replay the last hour, say). */
+  readonly since?: string | undefined;
+  readonly pollMs?: number | undefined;
+  /** Stop after this many results (scripts, tests); otherwise until Ctrl-C. */
+  readonly count?: number | undefined;
+  readonly format: Format;
+  readonly signal?: AbortSignal | undefined;
+}
+
+const PAGE = 100;
+
+function line(view: ResultView, format: Format): string {
+  if (format === 'json') return JSON.stringify(view);
+  if (format === 'csv') return [view.key, view.status, view.label, view.confidence, view.reason, view.modelVersion, view.processedAt].map(csvField).join(',');
+  const verdict = view.label !== null ? `${view.label} ${percent(view.confidence)}` : (view.reason ?? '');
+  return `${view.processedAt}  ${view.status.padEnd(12)}  ${verdict.padEnd(20)}  ${view.key}`;
+}
+
+/**
+ * `pneumo watch`: polls the indexes for rows processed since the last poll and prints each once, oldest first
+ * (JSON Lines with --format json). A row rewritten later (a PENDING image classified) shows again with its new
+ * status, since it is a new result.
+ */
+export async function watch(ctx: CommandContext, options: WatchOptions): Promise<ExitCode> {
+  const { io } = ctx;
+  let since = options.since ?? new Date(ctx.now()).toISOString();
+  const seen = new Set<string>();
+  let printed = 0;
+  if (options.format === 'csv') io.out('key,status,label,confidence,reason,modelVersion,processedAt');
+  io.err(`watching results${options.label ? ` labelled ${options.label}` : ''}${options.status ? ` with status ${options.status}` : ''} since ${since} on ${ctx.target.description} (Ctrl-C stops)`);
+  // Ctrl-C ends the pause at once instead of after the next poll.
+  const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => {
+    resolve();
+  }));
+  const aborted = (): boolean => options.signal?.aborted === true;
+  while (!aborted()) {
+    // Oldest first, a page at a time: a burst larger than a page is printed over the next polls, not skipped.
+    const rows = await queryResults(ctx.target, { label: options.label, status: options.status, since, limit: PAGE, order: 'oldest' });
+    const fresh = rows.map(toView).filter((view) => !seen.has(`${view.key}@${view.processedAt}`));
+    for (const view of fresh) {
+      seen.add(`${view.key}@${view.processedAt}`);
+      io.out(line(view, options.format));
+      printed += 1;
+      if (options.count !== undefined && printed >= options.count) return EXIT.ok;
+    }
+    // Rows at exactly `since` are asked for again next time; `seen` keeps them from printing twice.
+    const newest = fresh.at(-1)?.processedAt;
+    if (newest !== undefined && newest > since) {
+      since = newest;
+      for (const id of seen) if ((id.split('@').at(-1) ?? '') < since) seen.delete(id);
+    }
+    if (aborted()) break;
+    // A full page means more rows are waiting: read on at once.
+    if (fresh.length > 0 && rows.length === PAGE) continue;
+    await Promise.race([ctx.sleep(options.pollMs ?? ctx.target.pollMs), stopped]);
+  }
+  return EXIT.ok;
+}
