@@ -10,7 +10,9 @@ import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import type { LocalStack } from '../../src/local/stack.js';
 import { readTemplate } from '../../src/local/template.js';
-import { fixtureImage } from '../fixtures/images.js';
+import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
+import { notificationRecord } from '../../src/local/s3-notifications.js';
+import { normalizeSequencer } from '../../src/lib/s3-event.js';
 
 let stack: LocalStack;
 let dataDir: string;
@@ -90,6 +92,38 @@ describe('local stack: S3 upload → classify handler → results table', () => 
     expect(new Set(uploaded.map((image) => image.label))).toEqual(new Set(['NORMAL', 'PNEUMONIA']));
     const rows = await Promise.all(uploaded.map((image) => row(image.key)));
     expect(rows.map((stored) => stored?.status)).toEqual(Array.from({ length: 40 }, () => 'PENDING'));
+  });
+
+  it.each([
+    ['inbox/empty.jpg', 'empty-object', new Uint8Array()],
+    ['inbox/cut.jpeg', 'corrupt-image', fixtureImage('truncated-header.jpeg')],
+    ['inbox/animated.jpg', 'unsupported-format', foreignHeader('gif')],
+    ['inbox/web.png', 'unsupported-format', foreignHeader('webp')],
+    ['inbox/63px.png', 'dimensions-too-small', pngHeader(63, 200)],
+    ['inbox/4097px.png', 'dimensions-too-large', pngHeader(200, 4097)],
+    // A valid header followed by padding past Rekognition's 15 MB limit for S3 images.
+    ['inbox/huge.png', 'object-too-large', Buffer.concat([pngHeader(512, 512), Buffer.alloc(15 * 1024 * 1024)])],
+  ])('rejects %s through a real upload as %s', async (key, reason, body) => {
+    await upload(key, body);
+    expect(await row(key)).toMatchObject({ status: 'REJECTED', reason });
+  });
+
+  it('keeps the newest result when events come twice or out of order', async () => {
+    const key = 'inbox/ordered.jpeg';
+    await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: fixtureImage('normal-1.jpeg') }));
+    await stack.idle();
+    const invoker = stack.invokers.ClassifyLambdaFunction;
+    if (!invoker) throw new Error('classify is wired to the bucket');
+    const event = (sequencer: string): unknown => ({
+      Records: [notificationRecord({ bucket: stack.names.bucket, key, eventName: 'ObjectCreated:Put', size: 6970, eTag: undefined, versionId: undefined }, sequencer, 'eu-west-1', 'test')],
+    });
+    const newest = 'FFFFFFFFFFFFFFFF00';
+    invoker.submit(event(newest));
+    await stack.idle();
+    invoker.submit(event('0000000000000001'));
+    invoker.submit(event(newest));
+    await stack.idle();
+    expect(await row(key)).toMatchObject({ status: 'PENDING', sequencer: normalizeSequencer(newest) });
   });
 
   it('dead-letters nothing for these uploads', () => {
