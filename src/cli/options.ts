@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { ResultStatus } from '../lib/outcomes.js';
+import { DATASET_ROOTS, VERSION_NAME } from '../lib/training/input.js';
 
 /*
  * Argument parsers for commander's argParser: each returns the parsed value or throws InvalidArgumentError, which
@@ -82,6 +83,21 @@ export function keyPrefix(value: string): string {
   const text = value.trim().replace(/^\/+|\/+$/g, '');
   if (text === '' || text.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     throw new InvalidArgumentError('Expected a folder such as ward-3 or 2026/11/ward-3.');
+  }
+  return text;
+}
+
+/** The rule the training input applies, so a name the state machine would refuse is refused here. */
+export function versionName(value: string): string {
+  if (!VERSION_NAME.test(value)) throw new InvalidArgumentError('Expected 1–63 letters, digits, "_", "." or "-", starting with a letter or digit.');
+  return value;
+}
+
+/** A dataset folder: under training/ or testing/, ending in "/" (added when missing). */
+export function datasetPrefix(value: string): string {
+  const text = value.endsWith('/') ? value : `${value}/`;
+  if (text.includes('..') || !DATASET_ROOTS.some((root) => text.startsWith(root))) {
+    throw new InvalidArgumentError(`Expected a folder under ${DATASET_ROOTS.join(' or ')}, e.g. testing/ or training/2026-11/.`);
   }
   return text;
 }

@@ -1,16 +1,18 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext } from './context.js';
 import { defaultSleep } from './context.js';
-import { describeError, EXIT } from './errors.js';
+import { describeError, EXIT, UsageError } from './errors.js';
 import type { ExitCode } from './errors.js';
 import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
-import { integerIn, interval, keyPrefix, label, pointInTime, status } from './options.js';
+import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, status, versionName } from './options.js';
 import type { ResultStatus } from '../lib/outcomes.js';
 import { resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
+import { modelStart, modelStatus, modelStop } from './commands/model.js';
 import { result, results } from './commands/results.js';
+import { retrain } from './commands/retrain.js';
 import { submit } from './commands/submit.js';
 import { watch } from './commands/watch.js';
 
@@ -117,6 +119,61 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
           process.removeListener('SIGINT', stop);
         }
       }),
+    );
+
+  const model = program.command('model').description('the active model and its versions; start and stop serving');
+  model
+    .command('status')
+    .description('the registry\'s active model, every version (status, F1, units, gate) and the serving window\'s estimated cost')
+    .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
+    .addOption(formatOption())
+    .action((options: { price: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
+  model
+    .command('start')
+    .description('run the start-model state machine: start a version (default: the promoted one), wait for RUNNING, promote it, stop the previous one')
+    .option('--version-name <name>', 'version to start (default: the promoted model)', versionName)
+    .option('--min-units <n>', 'minimum inference units', integerIn(1, 100))
+    .option('--max-units <n>', 'maximum inference units (auto-scaling)', integerIn(1, 100))
+    .option('-w, --wait', 'follow the execution until it ends')
+    .option('--poll <duration>', 'with --wait: pause between checks', interval)
+    .addOption(formatOption())
+    .action((options: { versionName?: string; minUnits?: number; maxUnits?: number; wait?: boolean; poll?: number; format: Format }, command: Command) =>
+      run(command, (ctx) => {
+        if (options.minUnits !== undefined && options.maxUnits !== undefined && options.maxUnits < options.minUnits) {
+          throw new UsageError(`--max-units (${options.maxUnits}) must not be below --min-units (${options.minUnits})`);
+        }
+        return modelStart(ctx, { ...options, wait: options.wait === true, pollMs: options.poll });
+      }),
+    );
+  model
+    .command('stop')
+    .description('run the stop-model state machine: stop every running version of the project (billing stops)')
+    .option('-w, --wait', 'follow the execution until it ends')
+    .option('--poll <duration>', 'with --wait: pause between checks', interval)
+    .addOption(formatOption())
+    .action((options: { wait?: boolean; poll?: number; format: Format }, command: Command) =>
+      run(command, (ctx) => modelStop(ctx, { wait: options.wait === true, pollMs: options.poll, format: options.format })),
+    );
+
+  program
+    .command('retrain')
+    .description('start the train-and-deploy state machine (execution train-<version>); exit 1 with --wait when training fails or the gate refuses')
+    .option('--version-name <name>', 'name of the new version (default: v<date>-<time>)', versionName)
+    .option('--min-f1 <x>', 'gate: minimum aggregate F1, 0–1 (default: the stage\'s)', fraction)
+    .option('--min-recall <x>', 'gate: minimum PNEUMONIA recall, 0–1 (default: the stage\'s)', fraction)
+    .option('--training-prefix <prefix>', 'training images (default training/)', datasetPrefix)
+    .option('--testing-prefix <prefix>', 'testing images (default: the service splits the training set)', datasetPrefix)
+    .option('--min-units <n>', 'inference units when started', integerIn(1, 100))
+    .option('--max-units <n>', 'maximum inference units when started', integerIn(1, 100))
+    .option('--no-start', 'train and gate only: do not start or promote the new version')
+    .option('-w, --wait', 'follow until the end, then show F1, per-label metrics and the gate decision')
+    .option('--poll <duration>', 'with --wait: pause between checks', interval)
+    .addOption(formatOption())
+    .action(
+      (
+        options: { versionName?: string; minF1?: number; minRecall?: number; trainingPrefix?: string; testingPrefix?: string; minUnits?: number; maxUnits?: number; start: boolean; wait?: boolean; poll?: number; format: Format },
+        command: Command,
+      ) => run(command, (ctx) => retrain(ctx, { ...options, wait: options.wait === true, pollMs: options.poll })),
     );
 
   return program;

@@ -1,0 +1,289 @@
+import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
+import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ACTIVE_MODEL_ID } from '../../lib/model-registry.js';
+import type { CommandContext } from '../context.js';
+import { EXIT, OperationFailedError } from '../errors.js';
+import type { ExitCode } from '../errors.js';
+import type { Format } from '../format.js';
+import { decimal, duration, printJson, printLines, renderCsv, renderTable } from '../format.js';
+import { consoleLink, followExecution } from '../follow.js';
+import { gateOf, getRegistryItem, listVersionItems, num, str } from '../registry-view.js';
+import type { Item } from '../registry-view.js';
+import { stateMachineArn } from '../target.js';
+
+export interface ServingCost {
+  readonly from: string;
+  readonly to: string;
+  readonly hours: number;
+  /** Units the estimate assumes: the minimum the model was started with; auto-scaling may add up to the maximum. */
+  readonly inferenceUnits: number;
+  readonly maxInferenceUnits: number;
+  readonly pricePerUnitHour: number;
+  readonly estimatedUsd: number;
+  readonly estimatedMaxUsd: number;
+  /** True while the window is still open (the model runs now). */
+  readonly ongoing: boolean;
+}
+
+export interface ActiveView {
+  readonly versionName: string | null;
+  readonly projectVersionArn: string | null;
+  readonly state: string | null;
+  readonly serviceStatus: string | null;
+  readonly f1: number | null;
+  readonly minInferenceUnits: number | null;
+  readonly maxInferenceUnits: number | null;
+  readonly startedAt: string | null;
+  readonly promotedAt: string | null;
+  readonly stoppedAt: string | null;
+  readonly cost: ServingCost | null;
+}
+
+export interface VersionView {
+  readonly versionName: string;
+  readonly status: string | null;
+  readonly serviceStatus: string | null;
+  readonly f1: number | null;
+  readonly minInferenceUnits: number | null;
+  readonly maxInferenceUnits: number | null;
+  readonly gate: string | null;
+  readonly gateReasons: readonly string[];
+  readonly requestedAt: string | null;
+  readonly active: boolean;
+}
+
+export interface ModelStatus {
+  readonly active: ActiveView | null;
+  readonly versions: readonly VersionView[];
+  /** Why part of the picture is missing (e.g. the service could not be asked). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * The cost of the current serving window (or the last one, if stopped): hours since the model started × units ×
+ * price. Rekognition bills running inference units by the hour; the minimum units are always billed while the
+ * model runs, auto-scaling can add up to the maximum, so the maximum gives the upper bound.
+ */
+export function servingCost(active: Item, now: number, price: number): ServingCost | null {
+  const from = str(active, 'startedAt') ?? str(active, 'promotedAt');
+  if (from === undefined) return null;
+  const running = str(active, 'state') !== 'STOPPED';
+  const stoppedAt = str(active, 'stoppedAt');
+  if (!running && (stoppedAt === undefined || stoppedAt < from)) return null;
+  const to = running ? new Date(now).toISOString() : (stoppedAt ?? from);
+  const hours = Math.max(0, (Date.parse(to) - Date.parse(from)) / 3_600_000);
+  const units = num(active, 'minInferenceUnits') ?? 1;
+  const maxUnits = Math.max(units, num(active, 'maxInferenceUnits') ?? units);
+  const round = (usd: number): number => Math.round(usd * 100) / 100;
+  return {
+    from,
+    to,
+    hours: Math.round(hours * 100) / 100,
+    inferenceUnits: units,
+    maxInferenceUnits: maxUnits,
+    pricePerUnitHour: price,
+    estimatedUsd: round(hours * units * price),
+    estimatedMaxUsd: round(hours * maxUnits * price),
+    ongoing: running,
+  };
+}
+
+/** The project's versions as the service sees them; undefined (with a note) when it cannot be asked. */
+async function serviceVersions(ctx: CommandContext, notes: string[]): Promise<Map<string, ProjectVersionDescription> | undefined> {
+  const projectName = ctx.target.names.projectName;
+  if (!projectName) {
+    notes.push('the target does not name its Rekognition project; service status not shown');
+    return undefined;
+  }
+  const rekognition = ctx.target.clients.rekognition;
+  try {
+    const { ProjectDescriptions = [] } = await rekognition.send(new DescribeProjectsCommand({ ProjectNames: [projectName] }));
+    const projectArn = ProjectDescriptions[0]?.ProjectArn;
+    const versions = new Map<string, ProjectVersionDescription>();
+    if (!projectArn) {
+      notes.push(`Rekognition has no project ${projectName} yet (no model was trained)`);
+      return versions;
+    }
+    let token: string | undefined;
+    do {
+      const page = await rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, NextToken: token }));
+      for (const version of page.ProjectVersionDescriptions ?? []) {
+        const name = /\/version\/([^/]+)\/\d+$/.exec(version.ProjectVersionArn ?? '')?.[1];
+        if (name) versions.set(name, version);
+      }
+      token = page.NextToken;
+    } while (token);
+    return versions;
+  } catch (error) {
+    notes.push(`could not ask Rekognition (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}); registry only`);
+    return undefined;
+  }
+}
+
+export async function modelStatusData(ctx: CommandContext, price: number): Promise<ModelStatus> {
+  const notes: string[] = [];
+  const [active, items, service] = await Promise.all([
+    getRegistryItem(ctx.target, ACTIVE_MODEL_ID),
+    listVersionItems(ctx.target),
+    serviceVersions(ctx, notes),
+  ]);
+  const activeName = str(active, 'versionName');
+  const byName = new Map<string, Item>(items.flatMap((item) => (typeof item.versionName === 'string' ? [[item.versionName, item]] : [])));
+  const names = new Set([...byName.keys(), ...(service?.keys() ?? [])]);
+  const versions = [...names]
+    .map((name): VersionView => {
+      const item = byName.get(name);
+      const described = service?.get(name);
+      const gate = gateOf(item);
+      return {
+        versionName: name,
+        status: str(item, 'status') ?? null,
+        serviceStatus: described?.Status ?? null,
+        f1: num(item, 'f1') ?? described?.EvaluationResult?.F1Score ?? null,
+        minInferenceUnits: described?.MinInferenceUnits ?? null,
+        maxInferenceUnits: described?.MaxInferenceUnits ?? null,
+        gate: gate?.decision ?? null,
+        gateReasons: gate?.reasons ?? [],
+        requestedAt: str(item, 'requestedAt') ?? described?.CreationTimestamp?.toISOString() ?? null,
+        active: name === activeName,
+      };
+    })
+    .sort((a, b) => (b.requestedAt ?? '').localeCompare(a.requestedAt ?? ''));
+  for (const version of versions) {
+    if (!version.active && (version.serviceStatus === 'RUNNING' || version.serviceStatus === 'STARTING')) {
+      notes.push(`version ${version.versionName} is ${version.serviceStatus} but not the active model: it is billed; \`pneumo model stop\` stops every running version`);
+    }
+  }
+  const activeView: ActiveView | null = active
+    ? {
+        versionName: activeName ?? null,
+        projectVersionArn: str(active, 'projectVersionArn') ?? null,
+        state: str(active, 'state') ?? null,
+        serviceStatus: (activeName !== undefined ? service?.get(activeName)?.Status : undefined) ?? null,
+        f1: num(active, 'f1') ?? null,
+        minInferenceUnits: num(active, 'minInferenceUnits') ?? null,
+        maxInferenceUnits: num(active, 'maxInferenceUnits') ?? null,
+        startedAt: str(active, 'startedAt') ?? null,
+        promotedAt: str(active, 'promotedAt') ?? null,
+        stoppedAt: str(active, 'stoppedAt') ?? null,
+        cost: servingCost(active, ctx.now(), price),
+      }
+    : null;
+  return { active: activeView, versions, notes };
+}
+
+function usd(value: number): string {
+  return `$${value.toFixed(2)}`;
+}
+
+function costLine(cost: ServingCost): string {
+  const range = cost.maxInferenceUnits > cost.inferenceUnits ? `${usd(cost.estimatedUsd)}–${usd(cost.estimatedMaxUsd)}` : usd(cost.estimatedUsd);
+  const units = cost.maxInferenceUnits > cost.inferenceUnits ? `${cost.inferenceUnits}–${cost.maxInferenceUnits}` : String(cost.inferenceUnits);
+  return `${range} (${cost.hours.toFixed(2)} h × ${units} unit(s) × ${usd(cost.pricePerUnitHour)}/unit-hour, ${cost.ongoing ? 'running now' : `until ${cost.to}`}; an estimate, not a bill)`;
+}
+
+/** `pneumo model status`. */
+export async function modelStatus(ctx: CommandContext, options: { readonly price: number; readonly format: Format }): Promise<ExitCode> {
+  const status = await modelStatusData(ctx, options.price);
+  for (const note of status.notes) ctx.io.err(`note: ${note}`);
+  if (options.format === 'json') {
+    printJson(ctx.io, status);
+    return EXIT.ok;
+  }
+  const columns = [
+    { header: 'VERSION', value: (v: VersionView) => `${v.active ? '* ' : '  '}${v.versionName}` },
+    { header: 'STATUS', value: (v: VersionView) => v.status ?? '-' },
+    { header: 'SERVICE', value: (v: VersionView) => v.serviceStatus ?? '-' },
+    { header: 'F1', value: (v: VersionView) => decimal(v.f1), align: 'right' as const },
+    { header: 'UNITS', value: (v: VersionView) => (v.minInferenceUnits === null ? '-' : `${v.minInferenceUnits}-${v.maxInferenceUnits ?? v.minInferenceUnits}`) },
+    { header: 'GATE', value: (v: VersionView) => (v.gate === null ? '-' : `${v.gate}${v.gateReasons.length ? ` ${v.gateReasons.join(',')}` : ''}`) },
+    { header: 'REQUESTED', value: (v: VersionView) => v.requestedAt ?? '-' },
+  ];
+  if (options.format === 'csv') {
+    printLines(ctx.io, renderCsv(status.versions, [
+      { header: 'versionName', value: (v) => v.versionName },
+      { header: 'status', value: (v) => v.status },
+      { header: 'serviceStatus', value: (v) => v.serviceStatus },
+      { header: 'f1', value: (v) => v.f1 },
+      { header: 'minInferenceUnits', value: (v) => v.minInferenceUnits },
+      { header: 'maxInferenceUnits', value: (v) => v.maxInferenceUnits },
+      { header: 'gate', value: (v) => v.gate },
+      { header: 'gateReasons', value: (v) => v.gateReasons.join(';') },
+      { header: 'requestedAt', value: (v) => v.requestedAt },
+      { header: 'active', value: (v) => v.active },
+    ]));
+    return EXIT.ok;
+  }
+  const active = status.active;
+  if (!active) {
+    ctx.io.out('active model: none (train one with `pneumo retrain`)');
+  } else {
+    const lines = [
+      `active model   ${active.versionName ?? active.projectVersionArn ?? '?'}  ${active.state ?? '?'}${active.serviceStatus ? ` (service: ${active.serviceStatus})` : ''}`,
+      `F1             ${decimal(active.f1)}`,
+      `units          ${active.minInferenceUnits ?? '-'}–${active.maxInferenceUnits ?? '-'}`,
+      `running since  ${active.state === 'STOPPED' ? `- (stopped ${active.stoppedAt ?? '?'})` : `${active.startedAt ?? active.promotedAt ?? '?'}${active.cost ? ` (${duration(active.cost.hours * 3_600_000)})` : ''}`}`,
+      `promoted       ${active.promotedAt ?? '-'}`,
+      `serving cost   ${active.cost ? costLine(active.cost) : '-'}`,
+    ];
+    printLines(ctx.io, lines);
+  }
+  if (status.versions.length > 0) {
+    ctx.io.out('');
+    printLines(ctx.io, renderTable(status.versions, columns));
+  }
+  return EXIT.ok;
+}
+
+export interface StartStopOptions {
+  readonly versionName?: string | undefined;
+  readonly minUnits?: number | undefined;
+  readonly maxUnits?: number | undefined;
+  readonly wait: boolean;
+  readonly pollMs?: number | undefined;
+  readonly format: Format;
+}
+
+/** Names an execution so the console lists it as the CLI's, with a time that keeps it unique. */
+function executionName(action: string, now: number): string {
+  return `cli-${action}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1')}`;
+}
+
+async function runMachine(ctx: CommandContext, role: 'startModel' | 'stopModel', input: Record<string, unknown>, what: string, options: StartStopOptions): Promise<ExitCode> {
+  const arn = stateMachineArn(ctx.target, role);
+  const { executionArn } = await ctx.target.clients.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: arn, name: executionName(role === 'startModel' ? 'start' : 'stop', ctx.now()), input: JSON.stringify(input) }),
+  );
+  if (!executionArn) throw new OperationFailedError('Step Functions returned no execution ARN');
+  ctx.io.err(`started ${what}: ${executionArn}`);
+  const link = consoleLink(ctx, executionArn);
+  if (link) ctx.io.err(`  ${link}`);
+  if (!options.wait) {
+    if (options.format === 'json') printJson(ctx.io, { executionArn, status: 'RUNNING' });
+    else ctx.io.out(executionArn);
+    return EXIT.ok;
+  }
+  const end = await followExecution(ctx, executionArn, { label: what, pollMs: options.pollMs });
+  if (options.format === 'json') {
+    printJson(ctx.io, { executionArn, status: end.status, output: end.output ?? null, error: end.error ?? null, cause: end.cause ?? null, elapsedSeconds: Math.round(end.elapsedMs / 1000) });
+  } else {
+    ctx.io.out(`${what}: ${end.status} after ${duration(end.elapsedMs)}${end.error ? ` (${end.error}: ${end.cause ?? ''})` : ''}`);
+  }
+  return end.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+}
+
+/** `pneumo model start`: the start-model state machine (start, wait for RUNNING, promote, stop the previous). */
+export async function modelStart(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
+  const input: Record<string, unknown> = {};
+  if (options.versionName !== undefined) input.versionName = options.versionName;
+  if (options.minUnits !== undefined) input.minInferenceUnits = options.minUnits;
+  if (options.maxUnits !== undefined) input.maxInferenceUnits = options.maxUnits;
+  const what = `start of ${options.versionName ? `version ${options.versionName}` : 'the promoted model'}`;
+  return runMachine(ctx, 'startModel', input, what, options);
+}
+
+/** `pneumo model stop`: the stop-model state machine (every running version of the project). */
+export async function modelStop(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
+  return runMachine(ctx, 'stopModel', {}, 'stop of every running model version', options);
+}

@@ -1,0 +1,260 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { servingCost } from '../../src/cli/commands/model.js';
+import type { ModelStatus } from '../../src/cli/commands/model.js';
+import type { RetrainReport } from '../../src/cli/commands/retrain.js';
+import { retrainInput } from '../../src/cli/commands/retrain.js';
+import { runCli } from '../../src/cli/program.js';
+import type { Target } from '../../src/cli/target.js';
+import { startLocalSfn } from '../../src/local/sfn-server.js';
+import type { LocalSfn, MachineRunner } from '../../src/local/sfn-server.js';
+import type { LocalExecution } from '../../src/local/sfn-runner.js';
+import { captureIo, deferred, startLocalServers } from '../fixtures/cli.js';
+import type { LocalServers } from '../fixtures/cli.js';
+
+const ARN = {
+  train: 'arn:aws:states:eu-west-1:000000000000:stateMachine:train',
+  start: 'arn:aws:states:eu-west-1:000000000000:stateMachine:start',
+  stop: 'arn:aws:states:eu-west-1:000000000000:stateMachine:stop',
+};
+const VERSION_ARN = (name: string): string => `arn:aws:rekognition:eu-west-1:000000000000:project/pneumo-test/version/${name}/1700000000000`;
+const DEFINITION = { StartAt: 'A', States: { A: { Type: 'Pass', End: true } } } as unknown as StateMachineDefinition;
+
+describe('servingCost', () => {
+  const now = Date.parse('2026-11-25T12:30:00Z');
+  it('bills hours since the start × minimum units × price while running, with the maximum as the upper bound', () => {
+    expect(servingCost({ state: 'RUNNING', startedAt: '2026-11-25T10:00:00.000Z', minInferenceUnits: 1, maxInferenceUnits: 3 }, now, 4)).toEqual({
+      from: '2026-11-25T10:00:00.000Z',
+      to: '2026-11-25T12:30:00.000Z',
+      hours: 2.5,
+      inferenceUnits: 1,
+      maxInferenceUnits: 3,
+      pricePerUnitHour: 4,
+      estimatedUsd: 10,
+      estimatedMaxUsd: 30,
+      ongoing: true,
+    });
+  });
+  it('gives the last window of a stopped model, and nothing without a start time', () => {
+    expect(servingCost({ state: 'STOPPED', startedAt: '2026-11-25T08:00:00Z', stoppedAt: '2026-11-25T09:30:00Z', minInferenceUnits: 2 }, now, 4)).toMatchObject({ hours: 1.5, estimatedUsd: 12, ongoing: false });
+    expect(servingCost({ state: 'RUNNING', promotedAt: '2026-11-25T12:00:00Z' }, now, 3)).toMatchObject({ hours: 0.5, inferenceUnits: 1, estimatedUsd: 1.5 });
+    expect(servingCost({ state: 'RUNNING' }, now, 4)).toBeNull();
+  });
+});
+
+describe('retrainInput', () => {
+  const now = new Date('2026-11-25T12:00:00Z');
+  it('sends only what was asked for, under the state machine’s field names', () => {
+    expect(retrainInput({ start: true, wait: false, format: 'table' }, now)).toEqual({});
+    expect(retrainInput({ start: false, wait: false, format: 'table', minF1: 0.9, minRecall: 0.95, testingPrefix: 'testing/', minUnits: 1, maxUnits: 2, versionName: 'v2' }, now)).toEqual({
+      versionName: 'v2',
+      testingPrefix: 'testing/',
+      minF1: 0.9,
+      minPneumoniaRecall: 0.95,
+      minInferenceUnits: 1,
+      maxInferenceUnits: 2,
+      autoStart: false,
+    });
+  });
+  it('refuses combinations the training Lambda would refuse, as usage errors', () => {
+    expect(() => retrainInput({ start: true, wait: false, format: 'table', trainingPrefix: 'training/', testingPrefix: 'training/held-out/' }, now)).toThrow(/must not contain one another/);
+    expect(() => retrainInput({ start: true, wait: false, format: 'table', minUnits: 3, maxUnits: 2 }, now)).toThrow(expect.objectContaining({ name: 'UsageError' }) as Error);
+  });
+});
+
+describe('pneumo model and retrain', () => {
+  let servers: LocalServers;
+  let sfn: LocalSfn;
+  let stateDir: string;
+  const runners: Record<string, MachineRunner> = {};
+  const inputs: { machine: string; name: string; input: unknown }[] = [];
+
+  beforeAll(async () => {
+    servers = await startLocalServers();
+    stateDir = await mkdtemp(join(tmpdir(), 'pneumo-sfn-'));
+    const machine = (arn: string): { definition: StateMachineDefinition; run: MachineRunner } => ({
+      definition: DEFINITION,
+      run: (input, execution) => {
+        inputs.push({ machine: arn, name: execution.name, input });
+        const runner = runners[arn];
+        if (!runner) throw new Error(`no runner for ${arn}`);
+        return runner(input, execution);
+      },
+    });
+    sfn = await startLocalSfn({ port: 0, machines: { [ARN.train]: machine(ARN.train), [ARN.start]: machine(ARN.start), [ARN.stop]: machine(ARN.stop) }, stateFile: join(stateDir, 'executions.json') });
+  });
+
+  afterAll(async () => {
+    await sfn.close();
+    await servers.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    inputs.length = 0;
+  });
+
+  const target = (): Target => servers.target({ sfn: sfn.url });
+
+  async function cli(argv: string[], options: { onSleep?: (count: number) => void; now?: () => number; make?: () => Target } = {}): Promise<{ code: number; stdout: string[]; stderr: string[]; json: () => unknown }> {
+    const io = captureIo();
+    let sleeps = 0;
+    const code = await runCli(argv, {
+      io,
+      resolveTarget: () => Promise.resolve((options.make ?? target)()),
+      now: options.now ?? Date.now,
+      sleep: async () => {
+        sleeps += 1;
+        options.onSleep?.(sleeps);
+        // Lets the local Step Functions server move on: real I/O, no timer.
+        await sfn.idle();
+      },
+    });
+    return { code, stdout: io.stdout, stderr: io.stderr, json: () => JSON.parse(io.text()) as unknown };
+  }
+
+  async function putRegistry(item: Record<string, unknown>): Promise<void> {
+    const t = target();
+    await t.clients.documents.send(new PutCommand({ TableName: t.names.registryTable, Item: item }));
+    t.close();
+  }
+
+  it('model status joins the registry and the service, estimates the serving cost and flags a stray running version', async () => {
+    await putRegistry({ id: 'active', projectVersionArn: VERSION_ARN('v2'), versionName: 'v2', state: 'RUNNING', f1: 0.93, minInferenceUnits: 1, maxInferenceUnits: 1, startedAt: '2026-11-25T10:00:00.000Z', promotedAt: '2026-11-25T10:05:00.000Z' });
+    await putRegistry({ id: 'version#v2', versionName: 'v2', status: 'DEPLOYED', f1: 0.93, requestedAt: '2026-11-25T08:00:00.000Z', gate: { decision: 'ACCEPTED', reasons: [] } });
+    await putRegistry({ id: 'version#v1', versionName: 'v1', status: 'REJECTED', f1: 0.7, requestedAt: '2026-11-24T08:00:00.000Z', gate: { decision: 'REJECTED', reasons: ['F1_BELOW_MINIMUM'] } });
+    await putRegistry({ id: 'lock#training', versionName: 'v3', executionArn: 'x' });
+    const make = (): Target => {
+      const t = target();
+      const rekognition = mockClient(t.clients.rekognition);
+      rekognition.on(DescribeProjectsCommand).resolves({ ProjectDescriptions: [{ ProjectArn: 'arn:aws:rekognition:eu-west-1:000000000000:project/pneumo-test/1' }] });
+      rekognition.on(DescribeProjectVersionsCommand).resolves({
+        ProjectVersionDescriptions: [
+          { ProjectVersionArn: VERSION_ARN('v2'), Status: 'RUNNING', MinInferenceUnits: 1, MaxInferenceUnits: 1 },
+          { ProjectVersionArn: VERSION_ARN('v1'), Status: 'RUNNING', MinInferenceUnits: 2, MaxInferenceUnits: 2 },
+        ],
+      });
+      return t;
+    };
+    const run = await cli(['model', 'status', '--format', 'json', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
+    expect(run.code).toBe(0);
+    const status = run.json() as ModelStatus;
+    expect(status.active).toMatchObject({ versionName: 'v2', state: 'RUNNING', serviceStatus: 'RUNNING', f1: 0.93, cost: { hours: 2, estimatedUsd: 8, ongoing: true } });
+    expect(status.versions.map((v) => [v.versionName, v.status, v.serviceStatus, v.gate, v.active])).toEqual([
+      ['v2', 'DEPLOYED', 'RUNNING', 'ACCEPTED', true],
+      ['v1', 'REJECTED', 'RUNNING', 'REJECTED', false],
+    ]);
+    expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
+
+    const table = await cli(['model', 'status', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
+    expect(table.stdout).toContain('serving cost   $8.00 (2.00 h × 1 unit(s) × $4.00/unit-hour, running now; an estimate, not a bill)');
+    expect(table.stdout.find((line) => line.startsWith('* v2'))).toMatch(/\* v2\s+DEPLOYED\s+RUNNING\s+0\.930\s+1-1\s+ACCEPTED/);
+  });
+
+  it('model status still shows the registry when the service cannot be asked', async () => {
+    const make = (): Target => {
+      const t = target();
+      mockClient(t.clients.rekognition).on(DescribeProjectsCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+      return t;
+    };
+    const run = await cli(['model', 'status', '-f', 'json'], { make });
+    expect(run.code).toBe(0);
+    expect((run.json() as ModelStatus).versions.map((v) => v.versionName)).toEqual(['v2', 'v1']);
+    expect(run.stderr.join('\n')).toMatch(/could not ask Rekognition \(AccessDeniedException: not allowed\); registry only/);
+  });
+
+  it('model start --wait runs the start state machine with the given input and follows it to the end', async () => {
+    const release = deferred();
+    runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onStateEntered('PlanStart');
+      await release.promise;
+      execution.onStateEntered('Promote');
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { versionName: 'v2' }, states: ['PlanStart', 'Promote'] };
+    };
+    const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); } });
+    expect(run.code).toBe(0);
+    expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { versionName: 'v2', minInferenceUnits: 2 } }]);
+    expect(run.json()).toMatchObject({ status: 'SUCCEEDED', output: { versionName: 'v2' }, error: null });
+    expect(run.stderr[0]).toMatch(/^started start of version v2: arn:aws:states:eu-west-1:000000000000:execution:start:cli-start-/);
+    expect(run.stderr).toContain('start of version v2: PlanStart · 0s');
+  });
+
+  it('model stop --wait exits 1 when the stop run fails, saying why', async () => {
+    runners[ARN.stop] = (_input, execution): Promise<LocalExecution> =>
+      Promise.resolve({ status: 'FAILED', executionArn: execution.executionArn, error: 'ModelStopFailed', cause: 'version v2 stayed STOPPING', states: [] });
+    const run = await cli(['model', 'stop', '--wait']);
+    expect(run.code).toBe(1);
+    expect(inputs[0]?.input).toEqual({});
+    expect(run.stdout.join('\n')).toMatch(/stop of every running model version: FAILED after \d+s \(ModelStopFailed: version v2 stayed STOPPING\)/);
+  });
+
+  it('model start refuses --max-units below --min-units (exit 2) and a target without the state machine (exit 3)', async () => {
+    expect((await cli(['model', 'start', '--min-units', '3', '--max-units', '1'])).code).toBe(2);
+    const missing = await cli(['model', 'stop'], { make: () => servers.target({ sfn: sfn.url, names: { stateMachines: {} } }) });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr[0]).toMatch(/does not serve the StopModelStateMachine state machine/);
+  });
+
+  it('retrain --wait names the execution train-<version>, then reports F1, per-label metrics and the gate', async () => {
+    runners[ARN.train] = async (input, execution): Promise<LocalExecution> => {
+      execution.onStateEntered('PrepareDataset');
+      execution.onStateEntered('Evaluate');
+      await putRegistry({
+        id: 'version#v7',
+        versionName: 'v7',
+        status: 'DEPLOYED',
+        outcome: 'DEPLOYED',
+        f1: 0.912,
+        labelMetrics: [
+          { label: 'NORMAL', f1: 0.88, precision: 0.9, recall: 0.86, threshold: 0.5, testImages: 40 },
+          { label: 'PNEUMONIA', f1: 0.94, precision: 0.93, recall: 0.95, threshold: 0.5, testImages: 60 },
+        ],
+        gate: { decision: 'ACCEPTED', reasons: [], minF1: 0.85, minPneumoniaRecall: 0.9, liveF1: 0.9 },
+        gateSummary: 'version v7 accepted: F1 0.912, PNEUMONIA recall 0.950',
+      });
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { outcome: 'DEPLOYED', versionName: (input as { versionName: string }).versionName }, states: [] };
+    };
+    const run = await cli(['retrain', '--version-name', 'v7', '--min-f1', '0.85', '--wait', '-f', 'json']);
+    expect(run.code).toBe(0);
+    expect(inputs).toEqual([{ machine: ARN.train, name: 'train-v7', input: { versionName: 'v7', minF1: 0.85 } }]);
+    const report = run.json() as RetrainReport;
+    expect(report).toMatchObject({ versionName: 'v7', status: 'SUCCEEDED', outcome: 'DEPLOYED', f1: 0.912, gate: { decision: 'ACCEPTED', reasons: [] } });
+    expect(report.labels.map((l) => [l.label, l.recall])).toEqual([['NORMAL', 0.86], ['PNEUMONIA', 0.95]]);
+    expect(run.stderr).toContain('version v7 deployed and promoted');
+
+    const again = await cli(['retrain', '--version-name', 'v7']);
+    expect(again.code).toBe(1);
+    expect(again.stderr[0]).toMatch(/model version "v7" was already requested/);
+  });
+
+  it('retrain --wait exits 1 when the gate refuses, with the reasons in the report', async () => {
+    runners[ARN.train] = async (_input, execution): Promise<LocalExecution> => {
+      await putRegistry({ id: 'version#v8', versionName: 'v8', status: 'REJECTED', outcome: 'REJECTED', f1: 0.7, gate: { decision: 'REJECTED', reasons: ['F1_BELOW_MINIMUM'] }, gateSummary: 'version v8 rejected and not deployed: F1 0.700 is below the minimum 0.850' });
+      return { status: 'FAILED', executionArn: execution.executionArn, error: 'ModelRejected', cause: 'version v8 rejected and not deployed: F1 0.700 is below the minimum 0.850', states: [] };
+    };
+    const run = await cli(['retrain', '--version-name', 'v8', '--no-start', '--wait']);
+    expect(run.code).toBe(1);
+    expect(inputs[0]?.input).toEqual({ versionName: 'v8', autoStart: false });
+    expect(run.stdout).toContain('gate        REJECTED (F1_BELOW_MINIMUM)');
+    expect(run.stderr.at(-1)).toBe('the gate refused version v8: nothing was deployed');
+  });
+
+  it('retrain validates its options before starting anything (exit 2)', async () => {
+    for (const argv of [
+      ['retrain', '--min-f1', '1.5'],
+      ['retrain', '--min-recall', 'high'],
+      ['retrain', '--testing-prefix', 'inbox/'],
+      ['retrain', '--version-name', '-bad'],
+      ['retrain', '--training-prefix', 'training/', '--testing-prefix', 'training/x/'],
+    ]) {
+      expect((await cli(argv)).code, argv.join(' ')).toBe(2);
+    }
+    expect(inputs).toEqual([]);
+  });
+});
