@@ -27,6 +27,7 @@ beforeAll(async () => {
     region: 'eu-west-1',
     ports: { s3: 0, dynamodb: 0, sfn: 0 },
     retryDelayMs: 0,
+    environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
   });
   s3 = new S3Client({ endpoint: stack.endpoints.s3, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
