@@ -10,6 +10,7 @@ import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNega
 import type { ResultStatus } from '../lib/outcomes.js';
 import { resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
+import { datasetStats, datasetUpload } from './commands/dataset.js';
 import { modelStart, modelStatus, modelStop } from './commands/model.js';
 import { result, results } from './commands/results.js';
 import { retrain } from './commands/retrain.js';
@@ -175,6 +176,23 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
         command: Command,
       ) => run(command, (ctx) => retrain(ctx, { ...options, wait: options.wait === true, pollMs: options.poll })),
     );
+
+  const dataset = program.command('dataset').description('the training images in the bucket (training/<LABEL>/, testing/<LABEL>/)');
+  dataset
+    .command('upload')
+    .description('upload a folder laid out like the Kaggle set (<LABEL>/… or train|val|test/<LABEL>/…), skipping images already there')
+    .argument('<dir>', 'dataset folder')
+    .option('-c, --concurrency <n>', 'uploads in flight', integerIn(1, 64), 8)
+    .option('--dry-run', 'only say what would be uploaded')
+    .addOption(formatOption())
+    .action((dir: string, options: { concurrency: number; dryRun?: boolean; format: Format }, command: Command) =>
+      run(command, (ctx) => datasetUpload(ctx, dir, { concurrency: options.concurrency, dryRun: options.dryRun === true, format: options.format })),
+    );
+  dataset
+    .command('stats')
+    .description('images and bytes per label under training/ and testing/')
+    .addOption(formatOption())
+    .action((options: { format: Format }, command: Command) => run(command, (ctx) => datasetStats(ctx, options)));
 
   return program;
 }
