@@ -190,14 +190,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: options.region,
     accountId: LOCAL_ACCOUNT_ID,
   });
-  const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: '' };
   Object.assign(process.env, {
     AWS_REGION: options.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_ENDPOINT_URL_REKOGNITION: endpoints.rekognition,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_REKOGNITION: emulator.url,
   });
 
   // Each function's environment is set before its module loads, since handlers read config at cold start.
@@ -251,7 +250,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (!bucket) throw new TemplateError('the template has no bucket');
   const projectName = template.Outputs?.ProjectName?.Value;
   return {
-    endpoints: { ...endpoints, sfn: sfn.url },
+    endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url },
     names: {
       bucket,
       tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])),
