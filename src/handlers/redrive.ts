@@ -24,6 +24,7 @@ export const handler = async (event: unknown, context: Context): Promise<Redrive
     logger.info('redrive page done', { done: progress.done, totals: progress.totals });
     return progress;
   } finally {
-    metrics.publishStoredMetrics();
+    // An empty page records no metric; publishing nothing would only log a warning on every loop.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 };
