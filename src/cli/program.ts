@@ -10,6 +10,7 @@ import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNega
 import type { ResultStatus } from '../lib/outcomes.js';
 import { resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
+import { dlqList, dlqRedrive } from './commands/dlq.js';
 import { datasetStats, datasetUpload } from './commands/dataset.js';
 import { modelStart, modelStatus, modelStop } from './commands/model.js';
 import { result, results } from './commands/results.js';
@@ -193,6 +194,21 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .description('images and bytes per label under training/ and testing/')
     .addOption(formatOption())
     .action((options: { format: Format }, command: Command) => run(command, (ctx) => datasetStats(ctx, options)));
+
+  const dlq = program.command('dlq').description('images whose classification failed after every retry (the dead-letter queue)');
+  dlq
+    .command('list')
+    .description('show the dead letters: when, the error, the images (on AWS the messages are back in the queue after 30 s)')
+    .addOption(formatOption())
+    .action((options: { format: Format }, command: Command) => run(command, (ctx) => dlqList(ctx, options)));
+  dlq
+    .command('redrive')
+    .description('send each dead letter\'s images to classify again (the object is copied onto itself: a fresh S3 event), then remove the letter')
+    .option('--dry-run', 'only say what would be re-driven')
+    .addOption(formatOption())
+    .action((options: { dryRun?: boolean; format: Format }, command: Command) =>
+      run(command, (ctx) => dlqRedrive(ctx, { dryRun: options.dryRun === true, format: options.format })),
+    );
 
   return program;
 }
