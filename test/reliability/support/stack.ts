@@ -6,7 +6,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3Event } from 'aws-lambda';
 import type { RecordOutcome } from '../../../src/lib/classify.js';
+import { decodeS3Key } from '../../../src/lib/s3-event.js';
 import type { DeadLetterRecord } from '../../../src/local/invoker.js';
 import type { RekognitionEmulatorOptions } from '../../../src/local/rekognition/index.js';
 import { LOCAL_CREDENTIALS } from '../../../src/local/s3.js';
@@ -43,6 +45,9 @@ export interface HarnessOptions {
   readonly dataDir?: string;
   readonly rekognition?: Omit<RekognitionEmulatorOptions, 's3' | 'dataDir' | 'region' | 'accountId'>;
   readonly environment?: Readonly<Record<string, string>>;
+  readonly retryDelayMs?: number;
+  /** Fixed ports (0 = free), e.g. to put a proxy in front of DynamoDB. */
+  readonly ports?: { readonly s3?: number; readonly dynamodb?: number; readonly sfn?: number };
 }
 
 export async function localTemplate(packageDir: string): Promise<CfnTemplate> {
@@ -56,9 +61,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     projectDir: PROJECT_DIR,
     dataDir,
     region: REGION,
-    ports: { s3: 0, dynamodb: 0, sfn: 0 },
+    ports: { s3: 0, dynamodb: 0, sfn: 0, ...options.ports },
     rekognition: { port: 0, startingDelayMs: 50, stoppingDelayMs: 50, ...options.rekognition },
-    retryDelayMs: 0,
+    retryDelayMs: options.retryDelayMs ?? 0,
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', ...options.environment },
     onInvocation: (logicalId, result) => {
       if (logicalId === 'ClassifyLambdaFunction' && Array.isArray(result)) outcomes.push(...(result as RecordOutcome[]));
@@ -181,3 +186,53 @@ export async function deployModel(harness: Harness, versionName = 'v1'): Promise
 }
 
 export const ANSWERED = ['CLASSIFIED', 'NEEDS_REVIEW'];
+
+/** The decoded key of a one-record S3 event. */
+export function eventKey(event: unknown): string {
+  const encoded = (event as S3Event).Records[0]?.s3.object.key ?? '';
+  return decodeS3Key(encoded);
+}
+
+export interface EventTap {
+  /** Every classify event the stack delivered since the tap, by decoded key, in delivery order. */
+  readonly seen: Map<string, S3Event[]>;
+  /** Events held back (not delivered) because `hold` matched their key. */
+  readonly held: S3Event[];
+  /** Delivers an event to classify as S3 would (it may be a held one, a copy or a forged one). */
+  deliver(event: S3Event): void;
+  remove(): void;
+}
+
+/**
+ * Wraps the classify invoker's `submit`, which the stack's S3 notifications call: records each event and holds
+ * back those whose key `hold` matches, so a test can act between the event and its processing.
+ */
+export function tapClassify(harness: Harness, hold: (key: string) => boolean = () => false): EventTap {
+  const invoker = harness.stack.invokers.ClassifyLambdaFunction;
+  if (!invoker) throw new Error('the stack has no classify invoker');
+  const original = invoker.submit.bind(invoker);
+  const seen = new Map<string, S3Event[]>();
+  const held: S3Event[] = [];
+  invoker.submit = (event: unknown): void => {
+    const key = eventKey(event);
+    seen.set(key, [...(seen.get(key) ?? []), event as S3Event]);
+    if (hold(key)) held.push(event as S3Event);
+    else original(event);
+  };
+  return {
+    seen,
+    held,
+    deliver: (event) => {
+      original(event);
+    },
+    remove: () => {
+      invoker.submit = original;
+    },
+  };
+}
+
+/** The decoded keys a dead-letter record's event carried. */
+export function deadLetterKeys(letter: DeadLetterRecord): string[] {
+  const records = (letter.requestPayload as Partial<S3Event> | undefined)?.Records ?? [];
+  return records.map((record) => decodeS3Key(record.s3.object.key));
+}
