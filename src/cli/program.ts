@@ -10,6 +10,7 @@ import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNega
 import type { ResultStatus } from '../lib/outcomes.js';
 import { resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
+import { localUp } from './commands/local.js';
 import { dlqList, dlqRedrive } from './commands/dlq.js';
 import { datasetStats, datasetUpload } from './commands/dataset.js';
 import { modelStart, modelStatus, modelStop } from './commands/model.js';
@@ -209,6 +210,25 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .action((options: { dryRun?: boolean; format: Format }, command: Command) =>
       run(command, (ctx) => dlqRedrive(ctx, { dryRun: options.dryRun === true, format: options.format })),
     );
+
+  const local = program.command('local').description('the local stack: S3, DynamoDB, Step Functions and a Rekognition emulator on this machine');
+  local
+    .command('up')
+    .description('run the local stack in the foreground (what `npm start` runs): train on the bundled sample once, classify the inbox sample, then serve until Ctrl-C; other options (e.g. --s3-port 0) are passed on')
+    .option('--once', 'exit after the sample run (exit 1 if training failed or an image got no result)')
+    .option('--retrain', 'train a new model version even if one is active')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (options: { once?: boolean; retrain?: boolean }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      state.exitCode = await localUp(io, {
+        once: options.once === true,
+        retrain: options.retrain === true,
+        verbose: globals.verbose === true,
+        dataDir: globals.dataDir,
+        extra: command.args,
+      });
+    });
 
   return program;
 }

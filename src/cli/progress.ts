@@ -11,7 +11,7 @@ const BAR_WIDTH = 24;
 export class ProgressBar {
   private done = 0;
   private note = '';
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private drawn = false;
   private readonly enabled: boolean;
 

@@ -200,7 +200,7 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
     printSubmissions(ctx, submissions, options.format, target.names.bucket);
     return refused > 0 ? EXIT.failed : EXIT.ok;
   }
-  if (options.format === 'table') printSubmissions(ctx, submissions.filter((s) => s.outcome === 'refused'), 'table', target.names.bucket);
+  // Refused files were named on stderr above; stdout carries the results.
   const { views, missing } = await waitForResults(ctx, uploads, options);
   printResults(io, views, options.format);
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
