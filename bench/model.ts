@@ -8,10 +8,12 @@
  * Held-out split: 20 % of PATIENTS (not images) per class, so no patient's other images leak into training.
  * The patient id is taken from the file name here only to group the split; the model never sees names.
  * Inside the training 80 %, a further 15 % of patients is the validation set that calibrates the threshold.
+ * bench/run.ts calls `runModelBench` (the model-alone path) and writes bench/results/model.json.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as rk from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
@@ -21,19 +23,21 @@ import { startRekognitionEmulator } from '../src/local/rekognition/index.js';
 import { decodeToPixels, extractFeatures, FEATURE_LENGTH } from '../src/local/rekognition/features.js';
 import { calibrateShift, DEFAULT_TRAIN_OPTIONS, logitsOf, rocAuc, seededRandom, trainModel } from '../src/local/rekognition/model.js';
 
-const { values } = parseArgs({
-  options: {
-    data: { type: 'string', default: process.env.DATA_DIR ?? '/work/shared/data/chest-xray/train' },
-    hidden: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.hidden) },
-    epochs: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.epochs) },
-    l2: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.l2) },
-    lr: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.learningRate) },
-    limit: { type: 'string', default: '0' },
-    'split-seed': { type: 'string', default: '1' },
-    'via-emulator': { type: 'boolean', default: false },
-    detections: { type: 'string', default: '300' },
-  },
-});
+function cliValues() {
+  return parseArgs({
+    options: {
+      data: { type: 'string', default: process.env.DATA_DIR ?? '/work/shared/data/chest-xray/train' },
+      hidden: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.hidden) },
+      epochs: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.epochs) },
+      l2: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.l2) },
+      lr: { type: 'string', default: String(DEFAULT_TRAIN_OPTIONS.learningRate) },
+      limit: { type: 'string', default: '0' },
+      'split-seed': { type: 'string', default: '1' },
+      'via-emulator': { type: 'boolean', default: false },
+      detections: { type: 'string', default: '300' },
+    },
+  }).values;
+}
 
 const LABELS = ['NORMAL', 'PNEUMONIA'] as const;
 
@@ -75,7 +79,18 @@ function splitByPatient(items: readonly Item[], fraction: number, seed: number):
   return [items.filter((i) => !held.has(`${i.label}/${i.patient}`)), items.filter((i) => held.has(`${i.label}/${i.patient}`))];
 }
 
-function report(name: string, margins: number[], items: readonly Item[], shift: number): void {
+export interface Quality {
+  readonly n: number;
+  readonly auc: number;
+  readonly accuracy: number;
+  /** PNEUMONIA recall. */
+  readonly sensitivity: number;
+  /** NORMAL recall. */
+  readonly specificity: number;
+  readonly confusion: { readonly tp: number; readonly fn: number; readonly tn: number; readonly fp: number };
+}
+
+function quality(margins: number[], items: readonly Item[], shift: number): Quality {
   const positive = items.map((i) => i.label === 1);
   let tp = 0, tn = 0, fp = 0, fn = 0;
   margins.forEach((m, i) => {
@@ -85,38 +100,85 @@ function report(name: string, margins: number[], items: readonly Item[], shift: 
     else if (positive[i]) fn++;
     else tn++;
   });
-  const fmt = (x: number): string => x.toFixed(4);
-  console.log(
-    `${name}: n=${items.length} AUC=${fmt(rocAuc(margins, positive))} accuracy=${fmt((tp + tn) / items.length)} ` +
-      `sensitivity=${fmt(tp / (tp + fn))} specificity=${fmt(tn / (tn + fp))} (tp ${tp} fn ${fn} tn ${tn} fp ${fp})`,
-  );
+  const r = (x: number): number => Math.round(x * 10000) / 10000;
+  return { n: items.length, auc: r(rocAuc(margins, positive)), accuracy: r((tp + tn) / items.length), sensitivity: r(tp / (tp + fn)), specificity: r(tn / (tn + fp)), confusion: { tp, fn, tn, fp } };
 }
 
-async function main(): Promise<void> {
-  let items: Item[] = LABELS.flatMap((name, label) => readdirSync(join(values.data, name)).sort().map((file) => ({ file: join(name, file), label, patient: patientOf(file) })));
-  const limit = Number(values.limit);
+function report(log: (line: string) => void, name: string, q: Quality): Quality {
+  const fmt = (x: number): string => x.toFixed(4);
+  const { tp, fn, tn, fp } = q.confusion;
+  log(`${name}: n=${q.n} AUC=${fmt(q.auc)} accuracy=${fmt(q.accuracy)} sensitivity=${fmt(q.sensitivity)} specificity=${fmt(q.specificity)} (tp ${tp} fn ${fn} tn ${tn} fp ${fp})`);
+  return q;
+}
+
+export interface ModelBenchOptions {
+  /** Folder with NORMAL/ and PNEUMONIA/ (the dataset's training split). */
+  readonly data: string;
+  /** Keep about this many images (0 = all). */
+  readonly limit: number;
+  readonly splitSeed: number;
+  readonly hidden?: number;
+  readonly epochs?: number;
+  readonly l2?: number;
+  readonly learningRate?: number;
+  /** Held-out images timed one by one for inference (decode + features + model). */
+  readonly inferenceSample?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ModelBenchResult {
+  /** Set (and nothing else) when the data folder is missing. */
+  readonly skipped?: string;
+  readonly data?: string;
+  readonly split?: { readonly train: number; readonly validation: number; readonly heldOut: number; readonly method: string };
+  readonly features?: number;
+  readonly timing?: {
+    readonly decodeAndFeaturesSeconds: number;
+    readonly decodeAndFeaturesMsPerImage: number;
+    readonly trainingSeconds: number;
+    readonly trainingImages: number;
+    /** Sequential, one image at a time, bytes already in memory: decode + greyscale/resize + features + model. */
+    readonly inferenceMsPerImage: { readonly n: number; readonly p50: number; readonly p95: number; readonly mean: number };
+  };
+  readonly calibratedShift?: number;
+  readonly quality?: { readonly train: Quality; readonly validation: Quality; readonly heldOut: Quality; readonly heldOutUncalibrated: Quality };
+  readonly summary: readonly { readonly figure: string; readonly value: string; readonly goal?: string; readonly met?: boolean }[];
+}
+
+export async function runModelBench(options: ModelBenchOptions): Promise<ModelBenchResult> {
+  const log =
+    options.log ??
+    ((line: string): void => {
+      console.log(line);
+    });
+  const data = options.data;
+  if (!LABELS.every((name) => existsSync(join(data, name)))) {
+    return { skipped: `no ${LABELS.join('/ and ')}/ folders under ${data} (set DATA_DIR or --data to the chest-xray training split)`, summary: [] };
+  }
+  let items: Item[] = LABELS.flatMap((name, label) => readdirSync(join(data, name)).sort().map((file) => ({ file: join(name, file), label, patient: patientOf(file) })));
+  const limit = options.limit;
   if (limit > 0) items = items.filter((_, i) => i % Math.ceil(items.length / limit) === 0);
-  const [trainAll, test] = splitByPatient(items, 0.2, Number(values['split-seed']));
-  const [train, validation] = splitByPatient(trainAll, 0.15, Number(values['split-seed']) + 1000);
-  console.log(`images ${items.length}: train ${train.length}, validation ${validation.length}, held-out test ${test.length}; features ${FEATURE_LENGTH}`);
+  const [trainAll, test] = splitByPatient(items, 0.2, options.splitSeed);
+  const [train, validation] = splitByPatient(trainAll, 0.15, options.splitSeed + 1000);
+  log(`images ${items.length}: train ${train.length}, validation ${validation.length}, held-out test ${test.length}; features ${FEATURE_LENGTH}`);
 
   let t = performance.now();
-  const featureOf = async (item: Item): Promise<Float32Array> => extractFeatures(await decodeToPixels(readFileSync(join(values.data, item.file))));
+  const featureOf = async (item: Item): Promise<Float32Array> => extractFeatures(await decodeToPixels(readFileSync(join(data, item.file))));
   const trainRows = await pool(train, 4, featureOf);
   const validationRows = await pool(validation, 4, featureOf);
   const testRows = await pool(test, 4, featureOf);
   const featureSeconds = (performance.now() - t) / 1000;
-  console.log(`decode + features: ${featureSeconds.toFixed(1)} s (${((featureSeconds * 1000) / items.length).toFixed(2)} ms/image)`);
+  log(`decode + features: ${featureSeconds.toFixed(1)} s (${((featureSeconds * 1000) / items.length).toFixed(2)} ms/image)`);
 
   t = performance.now();
   const model = trainModel(trainRows, train.map((i) => i.label), 2, {
     ...DEFAULT_TRAIN_OPTIONS,
-    hidden: Number(values.hidden),
-    epochs: Number(values.epochs),
-    l2: Number(values.l2),
-    learningRate: Number(values.lr),
+    hidden: options.hidden ?? DEFAULT_TRAIN_OPTIONS.hidden,
+    epochs: options.epochs ?? DEFAULT_TRAIN_OPTIONS.epochs,
+    l2: options.l2 ?? DEFAULT_TRAIN_OPTIONS.l2,
+    learningRate: options.learningRate ?? DEFAULT_TRAIN_OPTIONS.learningRate,
     onEpoch: (epoch, _epochs, loss) => {
-      if (epoch % 5 === 0) console.log(`  epoch ${epoch} loss ${loss.toFixed(4)}`);
+      if (epoch % 5 === 0) log(`  epoch ${epoch} loss ${loss.toFixed(4)}`);
     },
   });
   const trainSeconds = (performance.now() - t) / 1000;
@@ -126,14 +188,56 @@ async function main(): Promise<void> {
   };
   const validationMargins = validationRows.map(margin);
   const shift = calibrateShift(validationMargins, validation.map((i) => i.label === 1), 5);
-  console.log(`training: ${trainSeconds.toFixed(1)} s; calibrated shift ${shift.toFixed(3)}`);
-  report('train     ', trainRows.map(margin), train, shift);
-  report('validation', validationMargins, validation, shift);
-  report('held-out  ', testRows.map(margin), test, shift);
-  report('held-out @0', testRows.map(margin), test, 0);
+  log(`training: ${trainSeconds.toFixed(1)} s; calibrated shift ${shift.toFixed(3)}`);
+  const qualities = {
+    train: report(log, 'train     ', quality(trainRows.map(margin), train, shift)),
+    validation: report(log, 'validation', quality(validationMargins, validation, shift)),
+    heldOut: report(log, 'held-out  ', quality(testRows.map(margin), test, shift)),
+    heldOutUncalibrated: report(log, 'held-out @0', quality(testRows.map(margin), test, 0)),
+  };
+
+  // Inference as the emulator does it per request: bytes in memory → decode → features → model, one at a time.
+  const sample = test.filter((_, i) => i % Math.max(1, Math.ceil(test.length / (options.inferenceSample ?? 300))) === 0);
+  const bytes = sample.map((item) => readFileSync(join(data, item.file)));
+  const times: number[] = [];
+  for (const image of bytes) {
+    const at = performance.now();
+    margin(extractFeatures(await decodeToPixels(image)));
+    times.push(performance.now() - at);
+  }
+  times.sort((a, b) => a - b);
+  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  const inference = {
+    n: times.length,
+    p50: r(times[Math.floor(times.length / 2)] ?? 0),
+    p95: r(times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)] ?? 0),
+    mean: r(times.reduce((a, b) => a + b, 0) / Math.max(1, times.length)),
+  };
+  log(`inference (decode + features + model, sequential, ${inference.n} held-out images): p50 ${inference.p50.toFixed(2)} ms, p95 ${inference.p95.toFixed(2)} ms`);
+  const held = qualities.heldOut;
+  return {
+    data,
+    split: { train: train.length, validation: validation.length, heldOut: test.length, method: 'patient-disjoint: 20 % of patients per class held out, 15 % of the rest for threshold calibration' },
+    features: FEATURE_LENGTH,
+    timing: {
+      decodeAndFeaturesSeconds: r(featureSeconds),
+      decodeAndFeaturesMsPerImage: r((featureSeconds * 1000) / items.length),
+      trainingSeconds: r(trainSeconds),
+      trainingImages: train.length,
+      inferenceMsPerImage: inference,
+    },
+    calibratedShift: r(shift),
+    quality: qualities,
+    summary: [
+      { figure: `training (${train.length} images, features on ${items.length})`, value: `${trainSeconds.toFixed(1)} s model + ${featureSeconds.toFixed(1)} s decode/features (4 at a time)` },
+      { figure: `held-out (${held.n} images, other patients)`, value: `AUC ${held.auc.toFixed(3)}, accuracy ${held.accuracy.toFixed(3)}, sensitivity ${held.sensitivity.toFixed(3)}, specificity ${held.specificity.toFixed(3)}` },
+      { figure: 'held-out at the uncalibrated threshold', value: `accuracy ${qualities.heldOutUncalibrated.accuracy.toFixed(3)}, sensitivity ${qualities.heldOutUncalibrated.sensitivity.toFixed(3)}, specificity ${qualities.heldOutUncalibrated.specificity.toFixed(3)}` },
+      { figure: 'inference incl. decode (224 px JPEG)', value: `p50 ${inference.p50.toFixed(2)} ms, p95 ${inference.p95.toFixed(2)} ms per image` },
+    ],
+  };
 }
 
-async function viaEmulator(): Promise<void> {
+async function viaEmulator(values: ReturnType<typeof cliValues>): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'pneumo-bench-'));
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: join(root, 's3'), silent: true, configureBuckets: [{ name: 'bench' }] });
   const address = await s3rver.run();
@@ -241,4 +345,20 @@ async function viaEmulator(): Promise<void> {
   }
 }
 
-await (values['via-emulator'] ? viaEmulator() : main());
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const values = cliValues();
+  if (values['via-emulator']) {
+    await viaEmulator(values);
+  } else {
+    const result = await runModelBench({
+      data: values.data,
+      limit: Number(values.limit),
+      splitSeed: Number(values['split-seed']),
+      hidden: Number(values.hidden),
+      epochs: Number(values.epochs),
+      l2: Number(values.l2),
+      learningRate: Number(values.lr),
+    });
+    if (result.skipped) console.log(`skipped: ${result.skipped}`);
+  }
+}
