@@ -54,7 +54,16 @@ export async function followExecution(ctx: CommandContext, executionArn: string,
         line.finish();
         return { executionArn, status, output: parseOutput(execution.output), error: execution.error, cause: execution.cause, elapsedMs: elapsed, states };
       }
-      await ctx.sleep(options.pollMs ?? ctx.target.pollMs);
+      const pause = options.pollMs ?? ctx.target.pollMs;
+      if (ctx.io.errIsTTY) {
+        // On a terminal the elapsed time ticks every second between polls; the API is asked only once per poll.
+        for (let waited = 0; waited < pause; waited += 1000) {
+          await ctx.sleep(Math.min(1000, pause - waited));
+          line.show(`${options.label}: ${state ?? 'starting'} · ${duration(ctx.now() - started)}`, false);
+        }
+      } else {
+        await ctx.sleep(pause);
+      }
     }
   } finally {
     line.finish();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext } from './context.js';
 import { defaultSleep } from './context.js';
@@ -8,7 +10,7 @@ import type { Format } from './format.js';
 import type { Io } from './io.js';
 import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, status, versionName } from './options.js';
 import type { ResultStatus } from '../lib/outcomes.js';
-import { resolveTarget } from './target.js';
+import { PROJECT_DIR, resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
 import { localUp } from './commands/local.js';
 import { dlqList, dlqRedrive } from './commands/dlq.js';
@@ -31,6 +33,11 @@ interface GlobalOptions extends TargetOptions {
   readonly verbose?: boolean;
 }
 
+function packageVersion(): string {
+  const parsed = JSON.parse(readFileSync(join(PROJECT_DIR, 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof parsed.version === 'string' ? parsed.version : 'unknown';
+}
+
 type Action = (ctx: CommandContext) => Promise<ExitCode>;
 
 function formatOption(): Option {
@@ -51,7 +58,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--local', 'use the local stack of this folder (pneumo local up)')
     .option('--data-dir <dir>', 'use the local stack whose data folder is <dir>')
     .option('-v, --verbose', 'print stack traces with errors')
-    .showHelpAfterError('(add --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({ writeOut: (text) => { io.out(text.replace(/\n$/, '')); }, writeErr: (text) => { io.err(text.replace(/\n$/, '')); } })
     .exitOverride();
 

@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TargetUnavailableError, UsageError } from './errors.js';
+import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 
 export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `npm start` / `pneumo local up` keep the local stack's data and its endpoints file by default. */
@@ -259,22 +259,32 @@ async function awsTarget(stage: string, regionOption: string | undefined): Promi
  * Picks the target: `--local`/`--data-dir` → that local stack; `--stage`/`--region` → AWS; neither → the local
  * stack of this folder if one is running, else AWS stage `dev`. An explicit choice never falls back to another.
  */
-export async function resolveTarget(options: TargetOptions): Promise<Target> {
+export async function resolveTarget(options: TargetOptions, defaultLocalDir: string = DEFAULT_LOCAL_DIR): Promise<Target> {
   const wantsLocal = options.local === true || options.dataDir !== undefined;
   if (wantsLocal && (options.stage !== undefined || options.region !== undefined)) {
     throw new UsageError('--local/--data-dir and --stage/--region choose different targets; give one or the other');
   }
-  const localDir = resolve(options.dataDir ?? DEFAULT_LOCAL_DIR);
+  const localDir = resolve(options.dataDir ?? defaultLocalDir);
   if (wantsLocal) {
     const found = readLocalStack(localDir);
     if ('problem' in found) throw new TargetUnavailableError(`${found.problem}; start it with \`pneumo local up\` (or npm start)`);
     return localTarget(found.file, localDir);
   }
+  let staleLocal: string | undefined;
   if (options.stage === undefined && options.region === undefined) {
     const found = readLocalStack(localDir);
     if ('file' in found) return localTarget(found.file, localDir);
+    if (existsSync(join(localDir, 'endpoints.json'))) staleLocal = found.problem;
   }
-  return awsTarget(validateStage(options.stage ?? 'dev'), options.region);
+  try {
+    return await awsTarget(validateStage(options.stage ?? 'dev'), options.region);
+  } catch (error) {
+    // Someone who ran the local stack before most likely meant it, not AWS: say why it was not used.
+    if (staleLocal !== undefined && (error instanceof TargetUnavailableError || (error instanceof Error && error.name === 'CredentialsProviderError'))) {
+      throw new TargetUnavailableError(`${describeError(error).message} (trying AWS stage dev because ${staleLocal}: start it with \`pneumo local up\`)`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** The ARN of one of the stack's state machines, or a clear "this target has none". */

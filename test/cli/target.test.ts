@@ -75,6 +75,21 @@ describe('target resolution', () => {
     expect(() => parseEndpointsFile('{"pid": 1}', 'x.json')).toThrow(/does not describe a local stack/);
   });
 
+  it('uses the default folder’s running stack without options, and says so when it has stopped and AWS fails too', async () => {
+    const folder = await mkdtemp(join(dir, 'default-'));
+    await writeFile(join(folder, 'endpoints.json'), endpointsFile(process.pid));
+    const target = await resolveTarget({}, folder);
+    expect(target.kind).toBe('local');
+    target.close();
+    await writeFile(join(folder, 'endpoints.json'), endpointsFile(2 ** 30));
+    cloudFormation.on(DescribeStacksCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const error = await resolveTarget({}, folder).catch((caught: unknown) => caught);
+    expect(describeError(error)).toEqual({
+      message: expect.stringMatching(/\(trying AWS stage dev because the local stack in .* is not running \(pid 1073741824 has exited\): start it with `pneumo local up`\)$/) as string,
+      exitCode: 3,
+    });
+  });
+
   it('on AWS reads names from the outputs of stack pneumo-<stage>', async () => {
     cloudFormation.on(DescribeStacksCommand, { StackName: 'pneumo-dev' }).resolves({
       Stacks: [{ StackName: 'pneumo-dev', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }],

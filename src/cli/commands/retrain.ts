@@ -133,7 +133,9 @@ export async function retrain(ctx: CommandContext, options: RetrainOptions): Pro
     else ctx.io.out(started.executionArn);
     return EXIT.ok;
   }
-  const end = await followExecution(ctx, started.executionArn, { label: `retrain ${started.versionName}`, pollMs: options.pollMs });
+  // A training runs for an hour or more on AWS: a poll every 30 s is plenty and keeps API calls low.
+  const pollMs = options.pollMs ?? (ctx.target.kind === 'aws' ? 30_000 : ctx.target.pollMs);
+  const end = await followExecution(ctx, started.executionArn, { label: `retrain ${started.versionName}`, pollMs });
   const report = await retrainReport(ctx, started.versionName, end);
   if (options.format === 'json') printJson(ctx.io, report);
   else printReport(ctx, report);

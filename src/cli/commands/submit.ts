@@ -204,5 +204,7 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   const { views, missing } = await waitForResults(ctx, uploads, options);
   printResults(io, views, options.format);
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
+  const pending = views.filter((view) => view.status === 'PENDING').length;
+  if (pending > 0) io.err(`${pending} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`);
   return refused > 0 || missing.length > 0 ? EXIT.failed : EXIT.ok;
 }
