@@ -40,6 +40,13 @@ export async function followExecution(ctx: CommandContext, executionArn: string,
   const states: string[] = [];
   const sfn = ctx.target.clients.sfn;
   let started: number | undefined;
+  // Ctrl-C ends the wait, not the execution: say so, and how to look at it later.
+  const interrupted = (): void => {
+    line.finish();
+    ctx.io.err(`stopped following; the execution continues: ${executionArn}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
   try {
     for (;;) {
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -66,6 +73,7 @@ export async function followExecution(ctx: CommandContext, executionArn: string,
       }
     }
   } finally {
+    process.removeListener('SIGINT', interrupted);
     line.finish();
   }
 }

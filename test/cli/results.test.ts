@@ -107,7 +107,7 @@ describe('pneumo results, result and watch', () => {
     expect(missing.stderr[0]).toMatch(/no such image/);
     const ambiguous = await json(['result', 'e.jpeg']);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr[0]).toMatch(/matches 2 images/);
+    expect(ambiguous.stderr).toEqual(['pneumo: e.jpeg matches 2 images (inbox/ward-3/e.jpeg, inbox/ward-4/e.jpeg); give the key']);
     expect((await json(['result', 's3://other-bucket/inbox/a.jpeg'])).code).toBe(2);
   });
 
@@ -122,5 +122,16 @@ describe('pneumo results, result and watch', () => {
     expect(code).toBe(0);
     expect(io.stdout.map((line) => (JSON.parse(line) as ResultView).key)).toEqual(['inbox/ward-3/e.jpeg', 'inbox/new-1.jpeg', 'inbox/new-2.jpeg']);
     target.close();
+  });
+
+  it('watch stops cleanly when interrupted (Ctrl-C), with a CSV header first', async () => {
+    const io = captureIo();
+    const controller = new AbortController();
+    const ctx = testContext(servers.target(), io, () => {
+      controller.abort();
+    });
+    expect(await watch(ctx, { since: at(59), format: 'csv', signal: controller.signal })).toBe(0);
+    expect(io.stdout).toEqual(['key,status,label,confidence,reason,modelVersion,processedAt']);
+    ctx.target.close();
   });
 });

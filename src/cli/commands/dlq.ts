@@ -56,7 +56,8 @@ export function parseDeadLetter(id: string, body: string): DeadLetter {
   } catch {
     return { id, timestamp: null, requestId: null, condition: null, attempts: null, errorType: 'UnreadableDeadLetter', errorMessage: body.slice(0, 200), objects: [] };
   }
-  const records = at(record, 'requestPayload', 'Records');
+  // An on-failure destination wraps the event in requestPayload; a raw S3 event (a classic DLQ) is accepted too.
+  const records = at(record, 'requestPayload', 'Records') ?? at(record, 'Records');
   const objects = (Array.isArray(records) ? records : []).flatMap((entry: unknown): DeadObject[] => {
     const bucket = at(entry, 's3', 'bucket', 'name');
     const key = at(entry, 's3', 'object', 'key');

@@ -93,7 +93,8 @@ function printOne(ctx: CommandContext, view: ResultView): void {
 export async function result(ctx: CommandContext, reference: string, options: { readonly format: Format }): Promise<ExitCode> {
   const keys = await resolveKeys(ctx.target, reference);
   if (keys.length > 1) {
-    throw new UsageError(`${reference} matches ${keys.length} images; give one key:\n  ${keys.join('\n  ')}`);
+    const shown = keys.slice(0, 5).join(', ');
+    throw new UsageError(`${reference} matches ${keys.length} images (${shown}${keys.length > 5 ? ', …' : ''}); give the key`);
   }
   const key = keys[0] ?? '';
   const rows = await getResults(ctx.target, [key]);
