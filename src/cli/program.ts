@@ -40,9 +40,25 @@ function packageVersion(): string {
 
 type Action = (ctx: CommandContext) => Promise<ExitCode>;
 
-function formatOption(): Option {
-  return new Option('-f, --format <format>', 'output format').choices(FORMATS).default('table');
+function formatOption(choices: readonly Format[] = FORMATS): Option {
+  return new Option('-f, --format <format>', 'output format').choices(choices).default('table');
 }
+
+/** Commands whose output is a report, not rows: CSV would have nothing to put in columns. */
+const REPORT_FORMATS: readonly Format[] = ['table', 'json'];
+
+const EXAMPLES = `
+Examples:
+  pneumo local up                                  # the local stack (other terminal); commands then use it
+  pneumo submit scans/ --prefix ward-3 --wait      # check, upload, wait for each result
+  pneumo results --label PNEUMONIA --since 24h     # newest first; --format json|csv for scripts
+  pneumo result ward-3/chest.jpeg
+  pneumo retrain --min-f1 0.9 --wait               # exit 1 if training fails or the gate refuses
+  pneumo model status --price 4                    # versions, F1, units, serving cost estimate
+  pneumo --stage prod --region eu-west-1 model stop --wait
+
+Exit codes: 0 ok, 1 the operation failed, 2 bad arguments, 3 target unavailable
+(no credentials, stack not deployed, local stack not running).`;
 
 /**
  * Builds the `pneumo` program. Actions store their exit code in `state` instead of exiting, so the same program
@@ -60,6 +76,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('-v, --verbose', 'print stack traces with errors')
     .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({ writeOut: (text) => { io.out(text.replace(/\n$/, '')); }, writeErr: (text) => { io.err(text.replace(/\n$/, '')); } })
+    .addHelpText('after', EXAMPLES)
     .exitOverride();
 
   const run = (command: Command, action: Action): Promise<void> => runAction(deps, state, command, action);
@@ -146,7 +163,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--max-units <n>', 'maximum inference units (auto-scaling)', integerIn(1, 100))
     .option('-w, --wait', 'follow the execution until it ends')
     .option('--poll <duration>', 'with --wait: pause between checks', interval)
-    .addOption(formatOption())
+    .addOption(formatOption(REPORT_FORMATS))
     .action((options: { versionName?: string; minUnits?: number; maxUnits?: number; wait?: boolean; poll?: number; format: Format }, command: Command) =>
       run(command, (ctx) => {
         if (options.minUnits !== undefined && options.maxUnits !== undefined && options.maxUnits < options.minUnits) {
@@ -160,7 +177,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .description('run the stop-model state machine: stop every running version of the project (billing stops)')
     .option('-w, --wait', 'follow the execution until it ends')
     .option('--poll <duration>', 'with --wait: pause between checks', interval)
-    .addOption(formatOption())
+    .addOption(formatOption(REPORT_FORMATS))
     .action((options: { wait?: boolean; poll?: number; format: Format }, command: Command) =>
       run(command, (ctx) => modelStop(ctx, { wait: options.wait === true, pollMs: options.poll, format: options.format })),
     );
@@ -178,7 +195,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--no-start', 'train and gate only: do not start or promote the new version')
     .option('-w, --wait', 'follow until the end, then show F1, per-label metrics and the gate decision')
     .option('--poll <duration>', 'with --wait: pause between checks', interval)
-    .addOption(formatOption())
+    .addOption(formatOption(REPORT_FORMATS))
     .action(
       (
         options: { versionName?: string; minF1?: number; minRecall?: number; trainingPrefix?: string; testingPrefix?: string; minUnits?: number; maxUnits?: number; start: boolean; wait?: boolean; poll?: number; format: Format },
@@ -213,7 +230,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .command('redrive')
     .description('send each dead letter\'s images to classify again (the object is copied onto itself: a fresh S3 event), then remove the letter')
     .option('--dry-run', 'only say what would be re-driven')
-    .addOption(formatOption())
+    .addOption(formatOption(REPORT_FORMATS))
     .action((options: { dryRun?: boolean; format: Format }, command: Command) =>
       run(command, (ctx) => dlqRedrive(ctx, { dryRun: options.dryRun === true, format: options.format })),
     );
