@@ -1,6 +1,7 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RecordOutcome } from '../../src/lib/classify.js';
 import { rekognitionClient } from '../../src/lib/clients.js';
 import { outcomeKey } from './support/events.js';
 import { resizedXray, sampleXrays } from './support/images.js';
@@ -165,7 +166,7 @@ describe('faults', () => {
       for (const event of tap.held) tap.deliver(event);
       await harness.stack.idle();
       const outcomes = harness.outcomes.slice(from);
-      const byKey = (a: { key?: string }, b: { key?: string }): number => (a.key ?? '').localeCompare(b.key ?? '');
+      const byKey = (a: RecordOutcome, b: RecordOutcome): number => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? '');
       expect([...outcomes].sort(byKey)).toEqual(keys.map((key) => ({ kind: 'skipped', key, why: 'deleted' })));
       const rows = await Promise.all(keys.map((key) => harness.row(key)));
       expect(rows.filter(Boolean)).toEqual([]);
