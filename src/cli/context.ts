@@ -14,15 +14,24 @@ export function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Runs `work` over `items` with at most `limit` in flight, preserving nothing but completion. */
+/**
+ * Runs `work` over `items` with at most `limit` in flight. After the first failure no new item starts; the ones
+ * in flight finish, then that failure is thrown, so a caller can still say what was done before it.
+ */
 export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { readonly error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && failure === undefined) {
       const index = next;
       next += 1;
-      await work(items[index] as T, index);
+      try {
+        await work(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }

@@ -1,12 +1,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectCandidates, submit } from '../../src/cli/commands/submit.js';
 import type { Submission } from '../../src/cli/commands/submit.js';
+import { eachLimited } from '../../src/cli/context.js';
 import { checkImageBytes } from '../../src/cli/image-file.js';
+import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
 import { inspectObject } from '../../src/lib/image-check.js';
 import { BUCKET, captureIo, putResult, startLocalServers, testContext } from '../fixtures/cli.js';
@@ -134,5 +136,42 @@ describe('pneumo submit', () => {
     expect(code).toBe(1);
     expect(io.stderr).toContain('no result for inbox/never/a.jpeg after 3 s');
     target.close();
+  });
+
+  it('stops starting uploads after a failure, says how many went up, and exits 1', async () => {
+    const io = captureIo();
+    const code = await runCli(['submit', join(dir, 'scans/a.jpeg'), join(dir, 'single.jpeg'), join(dir, 'scans/ward-3/c.JPG'), '-c', '1'], {
+      io,
+      resolveTarget: () => {
+        const target = servers.target();
+        mockClient(target.clients.s3)
+          .on(PutObjectCommand)
+          .resolvesOnce({ ETag: '"e1"' })
+          .rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }));
+        return Promise.resolve(target);
+      },
+    });
+    expect(code).toBe(1);
+    expect(io.stderr).toEqual([`uploaded 1 of 3 image(s) to s3://${BUCKET}/ before an error stopped the rest`, 'pneumo: SlowDown: Please reduce your request rate.']);
+  });
+});
+
+describe('eachLimited', () => {
+  it('keeps at most `limit` in flight, starts nothing after a failure and throws it once the rest finished', async () => {
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const failure = eachLimited([1, 2, 3, 4, 5, 6], 2, async (item) => {
+      started.push(item);
+      running += 1;
+      peak = Math.max(peak, running);
+      await Promise.resolve();
+      running -= 1;
+      if (item === 3) throw new Error('boom');
+    });
+    await expect(failure).rejects.toThrow('boom');
+    expect(peak).toBe(2);
+    expect(started).toEqual([1, 2, 3, 4]);
+    expect(running).toBe(0);
   });
 });

@@ -162,7 +162,7 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
   let skipped = 0;
   let sent = 0;
   const bar = new ProgressBar(io, options.dryRun ? 'comparing' : 'uploading', plan.files.length, ctx.now);
-  await eachLimited(plan.files, options.concurrency, async (file) => {
+  const work = eachLimited(plan.files, options.concurrency, async (file) => {
     const body = new Uint8Array(await readFile(file.file));
     const verdict = checkImageBytes(body);
     if (!verdict.ok) {
@@ -196,6 +196,13 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
     }
     bar.tick(1, `${uploaded} new, ${skipped} already there`);
   });
+  try {
+    await work;
+  } catch (error) {
+    bar.finish();
+    if (!options.dryRun) io.err(`uploaded ${uploaded} image(s) to s3://${target.names.bucket}/ before an error stopped the rest; run the command again to continue (images already there are skipped)`);
+    throw error;
+  }
   bar.finish();
   const report: UploadReport = {
     layout: plan.layout,

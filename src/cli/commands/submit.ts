@@ -169,7 +169,8 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   const submissions: Submission[] = new Array<Submission>(candidates.length);
   const bar = new ProgressBar(io, 'uploading', candidates.length, ctx.now);
   let sent = 0;
-  await eachLimited(candidates, options.concurrency, async (candidate, index) => {
+  let uploadedCount = 0;
+  const uploading = eachLimited(candidates, options.concurrency, async (candidate, index) => {
     const checked = await check(candidate);
     if ('refused' in checked) {
       submissions[index] = checked.refused;
@@ -187,9 +188,18 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
         versionId: response.VersionId,
         uploadedAt: new Date(ctx.now()).toISOString(),
       };
+      uploadedCount += 1;
     }
     bar.tick(1, bytes(sent));
   });
+  try {
+    await uploading;
+  } catch (error) {
+    bar.finish();
+    // Say what already changed before reporting the failure.
+    io.err(`uploaded ${uploadedCount} of ${candidates.length} image(s) to s3://${target.names.bucket}/ before an error stopped the rest`);
+    throw error;
+  }
   bar.finish();
   const uploads = submissions.filter((s) => s.outcome === 'uploaded');
   const refused = submissions.length - uploads.length;
