@@ -151,6 +151,7 @@ describe('pneumo model and retrain', () => {
       ['v1', 'REJECTED', 'RUNNING', 'REJECTED', false],
     ]);
     expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
+    expect(status.training).toEqual({ versionName: 'v3', executionArn: 'x', acquiredAt: null, expiresAt: null });
 
     const table = await cli(['model', 'status', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
     expect(table.stdout).toContain('serving cost   $8.00 (2.00 h × 1 unit(s) × $4.00/unit-hour, running now; an estimate, not a bill)');

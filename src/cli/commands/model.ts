@@ -2,6 +2,7 @@ import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sd
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ACTIVE_MODEL_ID } from '../../lib/model-registry.js';
+import { TRAINING_LOCK_ID } from '../../lib/training/registry.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -55,6 +56,8 @@ export interface VersionView {
 
 export interface ModelStatus {
   readonly active: ActiveView | null;
+  /** The retrain holding the training lock, if one runs (or died without releasing it; the lock then expires). */
+  readonly training: { readonly versionName: string; readonly executionArn: string | null; readonly acquiredAt: string | null; readonly expiresAt: string | null } | null;
   readonly versions: readonly VersionView[];
   /** Why part of the picture is missing (e.g. the service could not be asked). */
   readonly notes: readonly string[];
@@ -123,11 +126,16 @@ async function serviceVersions(ctx: CommandContext, notes: string[]): Promise<Ma
 
 export async function modelStatusData(ctx: CommandContext, price: number): Promise<ModelStatus> {
   const notes: string[] = [];
-  const [active, items, service] = await Promise.all([
+  const [active, lock, items, service] = await Promise.all([
     getRegistryItem(ctx.target, ACTIVE_MODEL_ID),
+    getRegistryItem(ctx.target, TRAINING_LOCK_ID),
     listVersionItems(ctx.target),
     serviceVersions(ctx, notes),
   ]);
+  const lockedVersion = str(lock, 'versionName');
+  const training = lockedVersion
+    ? { versionName: lockedVersion, executionArn: str(lock, 'executionArn') ?? null, acquiredAt: str(lock, 'acquiredAt') ?? null, expiresAt: str(lock, 'expiresAt') ?? null }
+    : null;
   const activeName = str(active, 'versionName');
   const byName = new Map<string, Item>(items.flatMap((item) => (typeof item.versionName === 'string' ? [[item.versionName, item]] : [])));
   const names = new Set([...byName.keys(), ...(service?.keys() ?? [])]);
@@ -170,7 +178,7 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
         cost: servingCost(active, ctx.now(), price),
       }
     : null;
-  return { active: activeView, versions, notes };
+  return { active: activeView, training, versions, notes };
 }
 
 function usd(value: number): string {
@@ -228,6 +236,9 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
       `serving cost   ${active.cost ? costLine(active.cost) : '-'}`,
     ];
     printLines(ctx.io, lines);
+  }
+  if (status.training) {
+    ctx.io.out(`retraining     ${status.training.versionName} since ${status.training.acquiredAt ?? '?'} (${status.training.executionArn ?? 'execution unknown'})`);
   }
   if (status.versions.length > 0) {
     ctx.io.out('');
