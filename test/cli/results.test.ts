@@ -124,13 +124,26 @@ describe('pneumo results, result and watch', () => {
     target.close();
   });
 
+  it('watch also prints a row that reaches the index late with an earlier processedAt, once', async () => {
+    const io = captureIo();
+    const target = servers.target();
+    const ctx = testContext(target, io, async (count) => {
+      if (count === 1) await putResult(target, { imageKey: 'inbox/late-b.jpeg', label: 'NORMAL', confidence: 80, processedAt: '2026-11-25T11:00:10.000Z' });
+      // Written before late-b but visible only now.
+      if (count === 2) await putResult(target, { imageKey: 'inbox/late-a.jpeg', label: 'NORMAL', confidence: 81, processedAt: '2026-11-25T11:00:05.000Z' });
+    });
+    expect(await watch(ctx, { since: '2026-11-25T11:00:00.000Z', count: 2, format: 'json' })).toBe(0);
+    expect(io.stdout.map((entry) => (JSON.parse(entry) as ResultView).key)).toEqual(['inbox/late-b.jpeg', 'inbox/late-a.jpeg']);
+    target.close();
+  });
+
   it('watch stops cleanly when interrupted (Ctrl-C), with a CSV header first', async () => {
     const io = captureIo();
     const controller = new AbortController();
     const ctx = testContext(servers.target(), io, () => {
       controller.abort();
     });
-    expect(await watch(ctx, { since: at(59), format: 'csv', signal: controller.signal })).toBe(0);
+    expect(await watch(ctx, { since: '2026-11-25T23:00:00.000Z', format: 'csv', signal: controller.signal })).toBe(0);
     expect(io.stdout).toEqual(['key,status,label,confidence,reason,modelVersion,processedAt']);
     ctx.target.close();
   });

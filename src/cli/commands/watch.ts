@@ -21,6 +21,12 @@ export interface WatchOptions {
 }
 
 const PAGE = 100;
+/** How far before the newest row seen each poll looks again, for index rows that arrive late. */
+const LATE_ARRIVAL_MS = 10_000;
+
+function maxIso(a: string, b: string): string {
+  return a > b ? a : b;
+}
 
 function line(view: ResultView, format: Format): string {
   if (format === 'json') return JSON.stringify(view);
@@ -46,25 +52,32 @@ export async function watch(ctx: CommandContext, options: WatchOptions): Promise
     resolve();
   }));
   const aborted = (): boolean => options.signal?.aborted === true;
+  const start = since;
+  let overlap = true;
   while (!aborted()) {
+    // Index rows appear a moment after their write and not always in processedAt order, so each poll looks a little
+    // before the newest row seen; `seen` keeps a row from printing twice.
+    const from = overlap ? maxIso(start, new Date(Date.parse(since) - LATE_ARRIVAL_MS).toISOString()) : since;
     // Oldest first, a page at a time: a burst larger than a page is printed over the next polls, not skipped.
-    const rows = await queryResults(ctx.target, { label: options.label, status: options.status, since, limit: PAGE, order: 'oldest' });
-    const fresh = rows.map(toView).filter((view) => !seen.has(`${view.key}@${view.processedAt}`));
+    const rows = await queryResults(ctx.target, { label: options.label, status: options.status, since: from, limit: PAGE, order: 'oldest' });
+    const views = rows.map(toView);
+    const fresh = views.filter((view) => !seen.has(`${view.key}@${view.processedAt}`));
     for (const view of fresh) {
       seen.add(`${view.key}@${view.processedAt}`);
       io.out(line(view, options.format));
       printed += 1;
       if (options.count !== undefined && printed >= options.count) return EXIT.ok;
     }
-    // Rows at exactly `since` are asked for again next time; `seen` keeps them from printing twice.
-    const newest = fresh.at(-1)?.processedAt;
-    if (newest !== undefined && newest > since) {
-      since = newest;
-      for (const id of seen) if ((id.split('@').at(-1) ?? '') < since) seen.delete(id);
-    }
+    const newest = views.at(-1)?.processedAt;
+    if (newest !== undefined && newest > since) since = newest;
+    for (const id of seen) if ((id.split('@').at(-1) ?? '') < from) seen.delete(id);
     if (aborted()) break;
-    // A full page means more rows are waiting: read on at once.
-    if (fresh.length > 0 && rows.length === PAGE) continue;
+    if (rows.length === PAGE) {
+      // A full page means more rows are waiting: read on at once, past the overlap if it held nothing new.
+      overlap = fresh.length > 0;
+      continue;
+    }
+    overlap = true;
     await Promise.race([ctx.sleep(options.pollMs ?? ctx.target.pollMs), stopped]);
   }
   return EXIT.ok;
