@@ -12,6 +12,11 @@ export interface Io {
 }
 
 export function processIo(): Io {
+  // `pneumo results | head` closes the pipe early: that is the reader being done, not an error to report.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
