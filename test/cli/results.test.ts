@@ -111,6 +111,16 @@ describe('pneumo results, result and watch', () => {
     expect((await json(['result', 's3://other-bucket/inbox/a.jpeg'])).code).toBe(2);
   });
 
+  it('--verbose adds the stack trace to the one-line error; --version prints the package version', async () => {
+    const io = captureIo();
+    expect(await runCli(['--verbose', 'result', 'inbox/nothing.jpeg'], { io, resolveTarget: () => Promise.resolve(servers.target()) })).toBe(1);
+    expect(io.stderr[0]).toMatch(/^pneumo: no result for inbox\/nothing\.jpeg/);
+    expect(io.stderr[1]).toMatch(/^OperationFailedError: no result[\s\S]*\n\s+at /);
+    const version = captureIo();
+    expect(await runCli(['--version'], { io: version })).toBe(0);
+    expect(version.stdout).toEqual(['0.1.0']);
+  });
+
   it('watch prints each new row once, oldest first, as JSON Lines', async () => {
     const io = captureIo();
     const target = servers.target();
