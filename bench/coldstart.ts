@@ -41,6 +41,9 @@ export interface ImportTiming {
   readonly sourceMaps: boolean;
   readonly runs: number;
   readonly importMsMedian: number;
+  /** Interquartile range of the import times: the spread to read the medians against. */
+  readonly importMsP25: number;
+  readonly importMsP75: number;
   readonly importMs: readonly number[];
   readonly processMsMedian: number;
 }
@@ -326,20 +329,28 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     const timings: ImportTiming[] = timed.flatMap((t) =>
       t.modes.map((mode) => {
         const s = samples.get(key(t.name, mode)) ?? { importMs: [], processMs: [] };
+        const sorted = [...s.importMs].sort((a, b) => a - b);
+        const quartile = (q: number): number => Math.round((sorted[Math.floor(q * (sorted.length - 1))] ?? Number.NaN) * 10) / 10;
         return {
           name: t.name,
           sourceMaps: mode,
           runs: s.importMs.length,
           importMsMedian: median(s.importMs),
+          importMsP25: quartile(0.25),
+          importMsP75: quartile(0.75),
           importMs: s.importMs.map((x) => Math.round(x * 10) / 10),
           processMsMedian: median(s.processMs),
         };
       }),
     );
     const timing = (name: string, sourceMaps: boolean): number => timings.find((t) => t.name === name && t.sourceMaps === sourceMaps)?.importMsMedian ?? Number.NaN;
-    for (const t of timings) log(`  import ${t.name}${t.sourceMaps ? '' : ' (no --enable-source-maps)'}: median ${fixed(t.importMsMedian)} ms (process ${fixed(t.processMsMedian)} ms)`);
+    for (const t of timings) log(`  import ${t.name}${t.sourceMaps ? '' : ' (no --enable-source-maps)'}: median ${fixed(t.importMsMedian)} ms, IQR ${fixed(t.importMsP25)}–${fixed(t.importMsP75)} ms (process ${fixed(t.processMsMedian)} ms)`);
 
     const floorMs = timing('floor (S3+DynamoDB+Rekognition clients)', true);
+    const iqr = (name: string): string => {
+      const t = timings.find((x) => x.name === name && x.sourceMaps);
+      return t ? `${fixed(t.importMsP25)}–${fixed(t.importMsP75)} ms` : '?';
+    };
     const classifyMs = timing('classify', true);
     const floorNoMapsMs = timing('floor (S3+DynamoDB+Rekognition clients)', false);
     const ratio = (x: number, base: number): number => Math.round((x / base) * 1000) / 1000;
@@ -431,7 +442,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     const summary: Omit<SummaryLine, 'part'>[] = [
       { figure: 'classify zip (packaged, .mjs + .map)', value: `${kb(zip)} KB (${kb(classify.sizes.zipWithoutMapBytes)} KB without the map); .mjs ${kb(classify.sizes.mjsBytes)} KB`, goal: '≤ 300 KB', met: goals.zipMet },
       { figure: 'floor zip (same esbuild options, Info-ZIP)', value: `${kb(floor.sizes.zipBytes)} KB (${kb(floor.sizes.zipWithoutMapBytes)} KB without the map); .mjs ${kb(floor.sizes.mjsBytes)} KB; classify the same way ${kb(rebuilt.sizes.zipBytes)} KB` },
-      { figure: `classify import, median of ${options.runs}`, value: `${fixed(classifyMs)} ms = ${goals.initRatio}× floor ${fixed(floorMs)} ms (empty ${fixed(timing('empty module', true))} ms)`, goal: `≤ ${GOAL_INIT_RATIO}× floor`, met: goals.initMet },
+      { figure: `classify import, median of ${options.runs}`, value: `${fixed(classifyMs)} ms = ${goals.initRatio}× floor ${fixed(floorMs)} ms (empty ${fixed(timing('empty module', true))} ms); IQR classify ${iqr('classify')}, floor ${iqr('floor (S3+DynamoDB+Rekognition clients)')}`, goal: `≤ ${GOAL_INIT_RATIO}× floor`, met: goals.initMet },
       { figure: 'same without --enable-source-maps', value: `${fixed(timing('classify', false))} ms = ${ratio(timing('classify', false), floorNoMapsMs)}× floor ${fixed(floorNoMapsMs)} ms` },
       { figure: 'classify bytes over the floor (metafile)', value: overFloor.slice(0, 4).map((w) => `${w.package} ${kb(w.bytes)} KB`).join(', ') },
       ...optionsMeasured.map((o) => ({
@@ -466,7 +477,8 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
       summary,
       notes: [
         `Powertools (logger, metrics, commons) put ${kb(powertools)} KB into classify's .mjs; lib-dynamodb + util-dynamodb ${kb(libDynamo)} KB (replacing the document client with the plain client and util-dynamodb's marshall would save at most the lib-dynamodb part).`,
-        'The .map is about as large as the .mjs and compresses less; Lambda never reads it unless NODE_OPTIONS=--enable-source-maps, which makes Node read and parse it at import.',
+        `The floor itself zips to ${kb(floor.sizes.zipBytes)} KB with its .map (${kb(floor.sizes.zipWithoutMapBytes)} KB without): with a linked map in the artifact no bundle that holds these three clients fits 300 KB, so the size goal can only be met without the map in the zip.`,
+        'The .map is bigger than the .mjs and compresses less; Lambda never reads it unless NODE_OPTIONS=--enable-source-maps, which makes Node read and parse it at import.',
         'Import times are from this shared 2-core machine (see loadAverage1m); the ratio to the floor measured in the same rounds is the figure to compare.',
       ],
     };

@@ -42,10 +42,17 @@ interface Phase {
   readonly count: number;
 }
 
+export interface DirectCalls extends Phase {
+  readonly ops: readonly string[];
+  readonly latencyMs: Distribution;
+  readonly perCallLatencyMs: Record<string, Distribution>;
+}
+
 export interface PipelineResult {
   readonly settings: Record<string, unknown>;
   readonly raw: { readonly before: Phase; readonly after: Phase; readonly perSecond: number; readonly latencyMs: Distribution };
-  readonly sameCalls: Phase & { readonly latencyMs: Distribution; readonly perCallLatencyMs: Record<string, Distribution> };
+  readonly sameCalls: DirectCalls;
+  readonly directVariants: Readonly<Record<'uploadPlusClassifyCalls' | 'withoutHead' | 'withoutHeadAndPreCheck', DirectCalls & { readonly ratio: number }>>;
   readonly closedLoop: Phase & { readonly ratio: number; readonly latencyMs: Distribution };
   readonly burst: Phase & { readonly ratio: number; readonly latencyMs: Distribution };
   readonly ratioGoal: number;
@@ -178,31 +185,43 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     const rawBefore = await rawPhase();
     log(`  raw DetectCustomLabels (before): ${rawBefore.phase.perSecond} calls/s`);
 
-    // ---- the same calls classify makes, issued directly (no handler, no notification)
-    const sameLatencies: number[] = [];
-    const opLatencies: Record<string, number[]> = { getItem: [], head: [], rangedGet: [], detect: [], putItem: [] };
-    const timed = async <T>(op: string, call: () => Promise<T>): Promise<T> => {
-      const at = performance.now();
-      const result = await call();
-      opLatencies[op]?.push(performance.now() - at);
+    // ---- the calls classify makes, issued directly (no notification, no invoker, no handler), and variants
+    type Op = 'upload' | 'getItem' | 'head' | 'rangedGet' | 'detect' | 'putItem';
+    const directCalls = async (ops: readonly Op[], tag: string): Promise<DirectCalls> => {
+      const latencies: number[] = [];
+      const perOp = new Map<Op, number[]>(ops.map((op) => [op, []]));
+      const timed = async (op: Op, call: () => Promise<unknown>): Promise<void> => {
+        if (!perOp.has(op)) return;
+        const at = performance.now();
+        await call();
+        perOp.get(op)?.push(performance.now() - at);
+      };
+      const startedAt = performance.now();
+      await pool(indices, concurrency, async (i) => {
+        const at = performance.now();
+        // Uploads go to their own keys outside inbox/ (no notification); the rest reads the pre-uploaded copies.
+        const key = rawKey(i);
+        await timed('upload', () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `bench-direct/${tag}/${i}.jpeg`, Body: imageFor(i) })));
+        await timed('getItem', () => documents.send(new GetCommand({ TableName: resultsTable, Key: { imageKey: key }, ProjectionExpression: 'sequencer', ConsistentRead: true })));
+        await timed('head', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+        await timed('rangedGet', async () => {
+          const part = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-65535' }));
+          await part.Body?.transformToByteArray();
+        });
+        await timed('detect', () => detect(key));
+        await timed('putItem', () => documents.send(new PutCommand({ TableName: resultsTable, Item: { imageKey: `bench-direct/${tag}/${i}`, status: 'CLASSIFIED', sequencer: '0' } })));
+        latencies.push(performance.now() - at);
+      });
+      const result = { ops, ...phase(n, startedAt), latencyMs: distribution(latencies), perCallLatencyMs: Object.fromEntries([...perOp].map(([op, values]) => [op, distribution(values)])) };
+      log(`  direct calls [${ops.join(', ')}]: ${result.perSecond} images/s`);
       return result;
     };
-    let started = performance.now();
-    await pool(indices, concurrency, async (i) => {
-      const at = performance.now();
-      const key = rawKey(i);
-      await timed('getItem', () => documents.send(new GetCommand({ TableName: resultsTable, Key: { imageKey: key }, ProjectionExpression: 'sequencer', ConsistentRead: true })));
-      await timed('head', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
-      await timed('rangedGet', async () => {
-        const part = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-65535' }));
-        return part.Body?.transformToByteArray();
-      });
-      await timed('detect', () => detect(key));
-      await timed('putItem', () => documents.send(new PutCommand({ TableName: resultsTable, Item: { imageKey: `bench-same/${i}`, status: 'CLASSIFIED', sequencer: '0' } })));
-      sameLatencies.push(performance.now() - at);
-    });
-    const same = phase(n, started);
-    log(`  the same SDK calls without the pipeline: ${same.perSecond} images/s`);
+    const classifyOps: Op[] = ['getItem', 'head', 'rangedGet', 'detect', 'putItem'];
+    const same = await directCalls(classifyOps, 'same');
+    const withUpload = await directCalls(['upload', ...classifyOps], 'upload');
+    const withoutHead = await directCalls(['getItem', 'rangedGet', 'detect', 'putItem'], 'nohead');
+    const minimal = await directCalls(['rangedGet', 'detect', 'putItem'], 'minimal');
+    let started: number;
 
     // ---- pipeline, closed loop: `concurrency` uploaders, each waits for its row before the next upload
     const closedLatencies: number[] = [];
@@ -266,7 +285,12 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
         processes: 'one Node process: s3rver, dynalite, the emulator, the invoker and the handler share the 2 cores',
       },
       raw: { before: rawBefore.phase, after: rawAfter.phase, perSecond: rawPerSecond, latencyMs: distribution([...rawBefore.latencies, ...rawAfter.latencies]) },
-      sameCalls: { ...same, latencyMs: distribution(sameLatencies), perCallLatencyMs: Object.fromEntries(Object.entries(opLatencies).map(([op, values]) => [op, distribution(values)])) },
+      sameCalls: same,
+      directVariants: {
+        uploadPlusClassifyCalls: { ...withUpload, ratio: ratio(withUpload.perSecond) },
+        withoutHead: { ...withoutHead, ratio: ratio(withoutHead.perSecond) },
+        withoutHeadAndPreCheck: { ...minimal, ratio: ratio(minimal.perSecond) },
+      },
       closedLoop: { ...closed, ratio: ratio(closed.perSecond), latencyMs: distribution(closedLatencies) },
       burst: { ...burst, ratio: ratio(burst.perSecond), latencyMs: distribution(burstLatencies) },
       ratioGoal: 0.95,
@@ -274,7 +298,8 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
       notes: [
         'ratio = pipeline images/s ÷ raw DetectCustomLabels calls/s (mean of the runs before and after the pipeline).',
         'Per image, classify makes GetItem (results, sequencer check) + HEAD + ranged GET (64 KiB) + GetItem (registry, cached 30 s) + DetectCustomLabels + conditional PutItem; the raw loop makes only the DetectCustomLabels. All local services run in this one process on the same cores, so every extra call competes with the Rekognition call for CPU: on AWS those calls run on other machines and cost latency, not Rekognition throughput.',
-        '"sameCalls" issues those SDK calls directly (no notification, no handler): the gap between it and the pipeline is the pipeline machinery itself (s3rver event, invoker, handler logic).',
+        '"sameCalls" issues those SDK calls directly (no notification, no handler), at the same concurrency; "uploadPlusClassifyCalls" adds the PutObject the pipeline starts with, so the gap between it and closedLoop is the pipeline machinery itself (s3rver event, invoker, handler logic, logging off).',
+        '"withoutHead" drops the HEAD (a ranged GET already answers size via Content-Range, ETag, VersionId, and 404 for a deleted object); "withoutHeadAndPreCheck" also drops the GetItem that skips duplicate deliveries before paying for them (the conditional PutItem still keeps the newest result). Both are measured effects of possible changes to src/lib/image-check.ts and src/lib/classify.ts, not changes made.',
         'Every service here is JavaScript on the one event loop of this process, so a call’s cost is mostly CPU time on that thread: the ratio is the share of that thread the Rekognition call gets, i.e. a CPU-cost ratio of the local stand-ins, not a prediction of throughput on AWS (where Rekognition inference units, not the handler, set the limit).',
         'closedLoop latency = upload start → row stored (the invoker\'s success callback, no polling). Burst latency includes queueing behind the reserved concurrency.',
       ],

@@ -127,7 +127,10 @@ async function runPart(part: Part, context: PartContext): Promise<SummaryLine[]>
       const lat = result.closedLoop.latencyMs;
       return [
         { part, figure: 'raw DetectCustomLabels', value: `${result.raw.perSecond} calls/s (before ${result.raw.before.perSecond}, after ${result.raw.after.perSecond})` },
-        { part, figure: 'same SDK calls, no pipeline', value: `${result.sameCalls.perSecond} images/s` },
+        { part, figure: 'classify\'s SDK calls issued directly', value: `${result.sameCalls.perSecond} images/s, ratio ${Math.round((result.sameCalls.perSecond / result.raw.perSecond) * 1000) / 1000}` },
+        { part, figure: 'upload + those calls directly', value: `${result.directVariants.uploadPlusClassifyCalls.perSecond} images/s, ratio ${result.directVariants.uploadPlusClassifyCalls.ratio}` },
+        { part, figure: 'option: calls without the HEAD', value: `${result.directVariants.withoutHead.perSecond} images/s, ratio ${result.directVariants.withoutHead.ratio}` },
+        { part, figure: 'option: without HEAD and the duplicate pre-check', value: `${result.directVariants.withoutHeadAndPreCheck.perSecond} images/s, ratio ${result.directVariants.withoutHeadAndPreCheck.ratio}` },
         {
           part,
           figure: `pipeline closed loop (${String(result.settings.concurrency)} uploaders)`,
