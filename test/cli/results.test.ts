@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { result, results } from '../../src/cli/commands/results.js';
@@ -118,7 +119,8 @@ describe('pneumo results, result and watch', () => {
     expect(io.stderr[1]).toMatch(/^OperationFailedError: no result[\s\S]*\n\s+at /);
     const version = captureIo();
     expect(await runCli(['--version'], { io: version })).toBe(0);
-    expect(version.stdout).toEqual(['0.1.0']);
+    const { version: expected } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version.stdout).toEqual([expected]);
   });
 
   it('watch prints each new row once, oldest first, as JSON Lines', async () => {
