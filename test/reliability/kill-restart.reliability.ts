@@ -61,8 +61,9 @@ afterAll(async () => {
 });
 
 /**
- * Waits (bounded) until every fixed port can be bound again: the local stack's start does not reject when a
- * port is taken (see the report), so a restart onto a port still held would hang instead of failing.
+ * Waits (bounded) until every fixed port can be bound again: startLocalStack does not reject when a port is
+ * taken (startDynalite and startLocalSfn listen without an 'error' handler), so a restart onto a port still
+ * held would hang instead of failing.
  */
 async function portsReleased(timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -139,7 +140,7 @@ describe('process killed mid-batch and restarted', () => {
     const keys = Array.from({ length: BATCH }, (_, i) => batchKey(i));
     const sent = (key: string): Uint8Array => bodies[batchIndex(key) % bodies.length] as Uint8Array;
     const confirmed = new Set(killed.uploaded);
-    // Short timeouts and no SDK retries: s3rver may never answer for an object whose files the kill cut short.
+    // Short timeouts and no SDK retries, so an object whose files the kill cut short cannot stall the check.
     const s3 = new S3Client({
       region: REGION,
       credentials: LOCAL_CREDENTIALS,
