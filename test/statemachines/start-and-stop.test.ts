@@ -131,6 +131,18 @@ describe('start-model', () => {
     expect(await item(tables.registry, { id: 'active' })).toBeUndefined();
   });
 
+  it('ends failed as StartInterrupted, without polling on, when a stop reaches the version it is starting', async () => {
+    await put(tables.registry, { id: `version#${NEXT}`, versionName: NEXT, status: 'TRAINED' });
+    fake.addVersion(NEXT, ['STOPPED'], {}, NEXT_VERSION_ARN);
+    fake.afterStart = ['STARTING', 'STOPPING', 'STOPPED'];
+    const execution = await deployment.run('start-model', { versionName: NEXT });
+    const { error, cause } = failure(execution);
+    expect(error).toBe('StartInterrupted');
+    expect(cause).toContain(`version ${NEXT} was stopped while it was starting (status STOPPING)`);
+    expect(rekognitionMock).toHaveReceivedCommandTimes(StartProjectVersionCommand, 1);
+    expect(await item(tables.registry, { id: 'active' })).toBeUndefined();
+  });
+
   it('stops a version that never reaches RUNNING so it does not bill, and ends failed as StartTimedOut', async () => {
     fake.addVersion(NEXT, ['STOPPED'], {}, NEXT_VERSION_ARN);
     fake.afterStart = ['STARTING'];
