@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { listenOnLoopback } from './listen.js';
 import { allStates } from './sfn-runner.js';
 import type { LocalExecution } from './sfn-runner.js';
 
@@ -234,7 +235,7 @@ export async function startLocalSfn(options: LocalSfnOptions): Promise<LocalSfn>
   const server = createServer((request, response) => {
     void handle(request, response);
   });
-  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  await listenOnLoopback(server, options.port);
   const { port } = server.address() as AddressInfo;
   const idle = async (): Promise<void> => {
     while (running.size > 0) await Promise.all([...running]);

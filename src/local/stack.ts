@@ -12,6 +12,7 @@ import { runLocally, substituteDefinition } from './sfn-runner.js';
 import { startLocalSfn } from './sfn-server.js';
 import type { LocalExecution, LocalFunction } from './sfn-runner.js';
 import { AsyncInvoker } from './invoker.js';
+import { listenOnLoopback } from './listen.js';
 import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
 import { notificationRecord, notificationRules, ruleMatches, SequencerClock, singleRecordEvent } from './s3-notifications.js';
@@ -126,7 +127,7 @@ async function loadHandler(projectDir: string, handlerSetting: unknown): Promise
 
 async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenOnLoopback(server, port);
   const { port: actual } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${actual}`,
