@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENDPOINTS_FILE } from '../local/endpoints-file.js';
 import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 
 export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -145,7 +146,7 @@ export function processAlive(pid: number): boolean {
 
 /** The endpoints file of a running local stack in `dataDir`, or why there is none. */
 export function readLocalStack(dataDir: string): { readonly file: EndpointsFile; readonly path: string } | { readonly problem: string } {
-  const path = join(dataDir, 'endpoints.json');
+  const path = join(dataDir, ENDPOINTS_FILE);
   if (!existsSync(path)) return { problem: `no local stack has run in ${dataDir} (no endpoints.json)` };
   const file = parseEndpointsFile(readFileSync(path, 'utf8'), path);
   if (!processAlive(file.pid)) return { problem: `the local stack in ${dataDir} is not running (pid ${file.pid} has exited)` };
@@ -274,7 +275,7 @@ export async function resolveTarget(options: TargetOptions, defaultLocalDir: str
   if (options.stage === undefined && options.region === undefined) {
     const found = readLocalStack(localDir);
     if ('file' in found) return localTarget(found.file, localDir);
-    if (existsSync(join(localDir, 'endpoints.json'))) staleLocal = found.problem;
+    if (existsSync(join(localDir, ENDPOINTS_FILE))) staleLocal = found.problem;
   }
   try {
     return await awsTarget(validateStage(options.stage ?? 'dev'), options.region);

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordOutcome } from '../lib/classify.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
+import { writeEndpointsFile } from './endpoints-file.js';
 import type { ResultForSummary } from './demo.js';
 import { LOCAL_CREDENTIALS } from './s3.js';
 import { startLocalStack } from './stack.js';
@@ -162,12 +163,7 @@ async function main(): Promise<number> {
       }
     },
   });
-  // The CLI finds a running local stack of this folder through this file.
-  const endpointsFile = join(options.dataDir, 'endpoints.json');
-  await writeFile(
-    endpointsFile,
-    JSON.stringify({ pid: process.pid, region: REGION, endpoints: stack.endpoints, names: stack.names, deadLetterFile: stack.deadLetterFile }, null, 2),
-  );
+  await writeEndpointsFile(stack, options.dataDir, REGION);
 
   const s3 = new S3Client({ endpoint: stack.endpoints.s3, region: REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: REGION, credentials: LOCAL_CREDENTIALS }));

@@ -7,6 +7,7 @@ import type { RetrainReport } from '../../src/cli/commands/retrain.js';
 import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
 import { localTarget, parseEndpointsFile } from '../../src/cli/target.js';
+import { writeEndpointsFile } from '../../src/local/endpoints-file.js';
 import { startLocalStack } from '../../src/local/stack.js';
 import type { LocalStack } from '../../src/local/stack.js';
 import { readTemplate } from '../../src/local/template.js';
@@ -34,10 +35,7 @@ beforeAll(async () => {
     template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
   });
   // What src/local/main.ts writes, with this process as the stack's pid.
-  await writeFile(
-    join(dataDir, 'endpoints.json'),
-    JSON.stringify({ pid: process.pid, region: 'eu-west-1', endpoints: stack.endpoints, names: stack.names, deadLetterFile: stack.deadLetterFile }),
-  );
+  await writeEndpointsFile(stack, dataDir, 'eu-west-1');
   await writeFile(join(dataDir, 'chest.jpeg'), fixtureImage('normal-1.jpeg'));
 });
 
