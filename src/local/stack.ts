@@ -115,6 +115,15 @@ function localNames(template: CfnTemplate, region: string): Record<string, strin
   return names;
 }
 
+/** The function's asynchronous-invocation retries as deployed (Lambda's default is 2). */
+function maximumRetryAttempts(template: CfnTemplate, functionLogicalId: string): number {
+  const config = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').find(
+    ([, resource]) => (resource.Properties?.FunctionName as { Ref?: unknown } | undefined)?.Ref === functionLogicalId,
+  );
+  const attempts = config?.[1].Properties?.MaximumRetryAttempts;
+  return typeof attempts === 'number' ? attempts : 2;
+}
+
 async function loadHandler(projectDir: string, handlerSetting: unknown): Promise<LambdaHandler> {
   const match = typeof handlerSetting === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handlerSetting) : null;
   if (!match?.[1] || !match[2]) throw new TemplateError(`function handler ${JSON.stringify(handlerSetting)} is not "<file>.<export>"`);
@@ -200,7 +209,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_REKOGNITION: emulator.url,
   });
 
-  // Each function's environment is set before its module loads, since handlers read config at cold start.
+  // Each function's environment is set before its module loads, since handlers read config at cold start. The
+  // modules they share (clients, logger) load once, with the first function's settings: one process, not many
+  // containers.
   const notified = new Set(rules.map((rule) => rule.functionLogicalId));
   const functionsByArn: Record<string, LocalFunction> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
@@ -217,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionName: names[logicalId] ?? logicalId,
       handler,
       concurrency: Number(properties.ReservedConcurrentExecutions ?? 10),
-      maxRetries: 2,
+      maxRetries: maximumRetryAttempts(template, logicalId),
       retryDelayMs: options.retryDelayMs,
       deadLetterFile,
       onSuccess: (result) => options.onInvocation?.(logicalId, result),
