@@ -12,7 +12,7 @@ import { packageTemplate } from '../src/local/template.js';
 import type { CfnTemplate } from '../src/local/template.js';
 import { fixed, printSummary, PROJECT_DIR, writeResult } from './common.js';
 import type { SummaryLine } from './common.js';
-import { estimateMonthlyCost, scheduleFromTemplate } from './cost.js';
+import { estimateMonthlyCost, scheduleFromTemplate } from '../src/lib/cost.js';
 
 const PARTS = ['pipeline', 'handler', 'coldstart', 'model', 'cost'] as const;
 type Part = (typeof PARTS)[number];

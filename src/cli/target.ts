@@ -25,6 +25,8 @@ export interface TargetNames {
   readonly registryTable: string;
   readonly projectName: string | undefined;
   readonly stateMachines: Readonly<Partial<Record<StateMachineRole, string>>>;
+  /** The stage's schedules and inference units as the stack describes them; checked where it is used. */
+  readonly servingSchedule: unknown;
 }
 
 export type DeadLetters = { readonly kind: 'sqs'; readonly queueUrl: string } | { readonly kind: 'file'; readonly path: string };
@@ -104,6 +106,7 @@ export interface EndpointsFile {
     readonly tables: Readonly<Record<string, string>>;
     readonly stateMachines?: Readonly<Record<string, string>>;
     readonly projectName?: string;
+    readonly servingSchedule?: unknown;
   };
   readonly deadLetterFile?: string;
 }
@@ -180,6 +183,7 @@ export function localTarget(file: EndpointsFile, dataDir: string): Target {
       registryTable: file.names.tables.RegistryTable ?? '',
       projectName: file.names.projectName,
       stateMachines,
+      servingSchedule: file.names.servingSchedule,
     },
     clients,
     deadLetters: { kind: 'file', path: file.deadLetterFile ?? join(dataDir, 'dead-letters.jsonl') },
@@ -215,6 +219,7 @@ export function awsTargetFromOutputs(stage: string, region: string, outputs: Sta
       registryTable: outputs.RegistryTableName ?? '',
       projectName: outputs.ProjectName,
       stateMachines,
+      servingSchedule: outputs.ServingSchedule,
     },
     clients,
     deadLetters: queueUrl ? { kind: 'sqs', queueUrl } : undefined,

@@ -11,6 +11,8 @@ import type { RekognitionEmulator, RekognitionEmulatorOptions } from './rekognit
 import { runLocally, substituteDefinition } from './sfn-runner.js';
 import { startLocalSfn } from './sfn-server.js';
 import type { LocalExecution, LocalFunction } from './sfn-runner.js';
+import { parseServingSchedule } from '../lib/cost.js';
+import type { ServingSchedule } from '../lib/cost.js';
 import { AsyncInvoker } from './invoker.js';
 import { listenOnLoopback } from './listen.js';
 import type { LambdaHandler } from './invoker.js';
@@ -50,6 +52,8 @@ export interface LocalStack {
     /** ARNs by logical id, as StartExecution on the `sfn` endpoint takes them. */
     readonly stateMachines: Readonly<Record<string, string>>;
     readonly projectName: string | undefined;
+    /** The stage's schedules and inference units (the stack's `ServingSchedule` output), for cost estimates. */
+    readonly servingSchedule: ServingSchedule | undefined;
   };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
   readonly emulator: RekognitionEmulator;
@@ -261,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
   const projectName = template.Outputs?.ProjectName?.Value;
+  const servingSchedule = template.Outputs?.ServingSchedule?.Value;
   return {
     endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url },
     names: {
@@ -268,6 +273,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])),
       stateMachines: Object.fromEntries(Object.keys(stateMachines).map((id) => [id, names[id] ?? id])),
       projectName: typeof projectName === 'string' ? projectName : undefined,
+      servingSchedule: servingSchedule === undefined ? undefined : parseServingSchedule(servingSchedule),
     },
     invokers,
     emulator,

@@ -158,6 +158,22 @@ describe('pneumo model and retrain', () => {
     expect(table.stdout.find((line) => line.startsWith('* v2'))).toMatch(/\* v2\s+DEPLOYED\s+RUNNING\s+0\.930\s+1-1\s+ACCEPTED/);
   });
 
+  it('model status prints the monthly cost of always-on vs the stage serving window, from the stack description', async () => {
+    const run = await cli(['model', 'status', '--format', 'json', '--price', '4']);
+    const { monthlyCost } = run.json() as ModelStatus;
+    expect(monthlyCost?.rows.map((row) => [row.scenario, row.monthlyCostMin])).toEqual([
+      ['always-on', 2920],
+      ['manual-start-until-daily-stop', 1044],
+    ]);
+    const table = await cli(['model', 'status', '--price', '4']);
+    expect(table.stdout).toContain('monthly inference cost at $4.00/unit-hour (an estimate, not a bill)');
+    expect(table.stdout.find((line) => line.startsWith('always-on'))).toMatch(/always-on\s+730\s+\$2920\.00/);
+
+    const without = await cli(['model', 'status', '--format', 'json'], { make: () => servers.target({ sfn: sfn.url, names: { servingSchedule: undefined } }) });
+    expect((without.json() as ModelStatus).monthlyCost).toBeNull();
+    expect(without.stderr.join('\n')).toMatch(/no ServingSchedule output/);
+  });
+
   it('model status still shows the registry when the service cannot be asked', async () => {
     const make = (): Target => {
       const t = target();

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServingSchedule } from '../../src/lib/cost.js';
 import {
   actionStrings,
   allPolicyStatements,
@@ -396,6 +397,12 @@ describe('outputs', () => {
     expect(outputTarget(template, 'BucketName')).toBe(INBOX_BUCKET);
     expect(outputTarget(template, 'KmsKeyArn')).toBe(stackKey());
     expect(outputTarget(template, 'ClassifyFunctionName')).toBe(CLASSIFY);
+  });
+
+  it('describes the serving schedule the CLI prices, as valid JSON matching the schedules deployed', () => {
+    const schedule = parseServingSchedule(template.Outputs.ServingSchedule?.Value);
+    const stop = resource(template, 'StopModelSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(schedule).toMatchObject({ stopEnabled: true, stopExpression: stop.ScheduleExpression, timeZone: stop.ScheduleExpressionTimezone, startEnabled: false });
   });
 });
 

@@ -56,6 +56,7 @@ describe('local stack: S3 upload → classify handler → results table', () => 
   it('builds the deployed tables and bucket locally', () => {
     expect(stack.names.bucket).toBe('pneumo-ci-000000000000-eu-west-1');
     expect(Object.keys(stack.names.tables).sort()).toEqual(['RegistryTable', 'ResultsTable']);
+    expect(stack.names.servingSchedule).toMatchObject({ stopEnabled: true, minInferenceUnits: 1 });
   });
 
   it('classifies an upload with an encoded key; with no model it waits as PENDING', async () => {

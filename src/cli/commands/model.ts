@@ -1,6 +1,8 @@
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { estimateMonthlyCost, parseServingSchedule } from '../../lib/cost.js';
+import type { CostEstimate } from '../../lib/cost.js';
 import { ACTIVE_MODEL_ID } from '../../lib/model-registry.js';
 import { TRAINING_LOCK_ID } from '../../lib/training/registry.js';
 import type { CommandContext } from '../context.js';
@@ -59,8 +61,23 @@ export interface ModelStatus {
   /** The retrain holding the training lock, if one runs (or died without releasing it; the lock then expires). */
   readonly training: { readonly versionName: string; readonly executionArn: string | null; readonly acquiredAt: string | null; readonly expiresAt: string | null } | null;
   readonly versions: readonly VersionView[];
+  /** Monthly inference cost, always-on vs the stage's serving window, at the given price. */
+  readonly monthlyCost: CostEstimate | null;
   /** Why part of the picture is missing (e.g. the service could not be asked). */
   readonly notes: readonly string[];
+}
+
+function monthlyCost(schedule: unknown, price: number, notes: string[]): CostEstimate | null {
+  if (schedule === undefined) {
+    notes.push('the stack does not describe its serving schedule (no ServingSchedule output): no monthly cost table');
+    return null;
+  }
+  try {
+    return estimateMonthlyCost(parseServingSchedule(schedule), { pricePerUnitHour: price });
+  } catch (error) {
+    notes.push(`no monthly cost table: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
 }
 
 /**
@@ -178,7 +195,7 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
         cost: servingCost(active, ctx.now(), price),
       }
     : null;
-  return { active: activeView, training, versions, notes };
+  return { active: activeView, training, versions, monthlyCost: monthlyCost(ctx.target.names.servingSchedule, price, notes), notes };
 }
 
 function usd(value: number): string {
@@ -243,6 +260,18 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
   if (status.versions.length > 0) {
     ctx.io.out('');
     printLines(ctx.io, renderTable(status.versions, columns));
+  }
+  if (status.monthlyCost) {
+    const { rows, pricePerUnitHour, notes } = status.monthlyCost;
+    ctx.io.out('');
+    ctx.io.out(`monthly inference cost at ${usd(pricePerUnitHour)}/unit-hour (an estimate, not a bill)`);
+    printLines(ctx.io, renderTable(rows, [
+      { header: 'SCENARIO', value: (row) => row.scenario },
+      { header: 'HOURS/MONTH', value: (row) => row.hoursPerMonth.toFixed(0), align: 'right' as const },
+      { header: 'COST/MONTH', value: (row) => (row.monthlyCostMax > row.monthlyCostMin ? `${usd(row.monthlyCostMin)}–${usd(row.monthlyCostMax)}` : usd(row.monthlyCostMin)), align: 'right' as const },
+      { header: 'WHEN', value: (row) => row.description },
+    ]));
+    for (const note of notes) ctx.io.out(`  ${note}`);
   }
   return EXIT.ok;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CronError, cronFiresAt, estimateMonthlyCost, parseCron, runningHoursPerMonth, scheduleFromTemplate } from '../../bench/cost.js';
-import type { ServingSchedule } from '../../bench/cost.js';
+import { CronError, cronFiresAt, estimateMonthlyCost, parseCron, parseServingSchedule, runningHoursPerMonth, scheduleFromTemplate } from '../../src/lib/cost.js';
+import type { ServingSchedule } from '../../src/lib/cost.js';
 
 const configured: ServingSchedule = {
   stopEnabled: true,
@@ -90,5 +90,31 @@ describe('scheduleFromTemplate', () => {
       minInferenceUnits: 1,
       maxInferenceUnits: 2,
     });
+  });
+});
+
+describe('parseServingSchedule', () => {
+  const valid = {
+    stopEnabled: true,
+    stopExpression: 'cron(0 19 * * ? *)',
+    startEnabled: false,
+    startExpression: 'cron(0 7 ? * MON-FRI *)',
+    timeZone: 'Europe/London',
+    minInferenceUnits: 1,
+    maxInferenceUnits: 2,
+  };
+
+  it('reads the JSON the stack outputs, and the object the local stack writes', () => {
+    expect(parseServingSchedule(JSON.stringify(valid))).toEqual(valid);
+    expect(parseServingSchedule(valid)).toEqual(valid);
+  });
+
+  it.each([
+    [{ ...valid, stopEnabled: 'yes' }, /stopEnabled is not true or false/],
+    [{ ...valid, minInferenceUnits: 0 }, /minInferenceUnits is not a whole number/],
+    [{ ...valid, timeZone: '' }, /no timeZone/],
+    [{ ...valid, stopExpression: 'rate(1 day)' }, CronError],
+  ])('names what is wrong in %j', (schedule, error) => {
+    expect(() => parseServingSchedule(schedule)).toThrow(error);
   });
 });

@@ -1,6 +1,6 @@
 /*
  * Monthly Rekognition Custom Labels inference cost: always-on vs the serving window the stage's schedules give.
- * Pure (no I/O): the bench feeds it the packaged template, the CLI may feed it whatever it reads.
+ * Pure (no I/O): the bench feeds it the packaged template, `pneumo model status` the stack's ServingSchedule output.
  *
  * A running model bills per inference unit and hour from RUNNING until stopped. The daily stop and the optional
  * daily start are EventBridge Scheduler cron expressions evaluated in `timeZone`; the window is simulated minute by
@@ -276,4 +276,38 @@ export function scheduleFromTemplate(template: TemplateLike): ServingSchedule {
     minInferenceUnits: units('DEFAULT_MIN_INFERENCE_UNITS'),
     maxInferenceUnits: units('DEFAULT_MAX_INFERENCE_UNITS'),
   };
+}
+
+/** Checks a serving schedule read from outside (the stack's `ServingSchedule` output, the local endpoints file). */
+export function parseServingSchedule(value: unknown): ServingSchedule {
+  const source: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (typeof source !== 'object' || source === null) throw new Error('the serving schedule is not an object');
+  const record = source as Record<string, unknown>;
+  const text = (name: string): string => {
+    const field = record[name];
+    if (typeof field !== 'string' || field === '') throw new Error(`the serving schedule has no ${name}`);
+    return field;
+  };
+  const flag = (name: string): boolean => {
+    const field = record[name];
+    if (typeof field !== 'boolean') throw new Error(`the serving schedule's ${name} is not true or false`);
+    return field;
+  };
+  const units = (name: string): number => {
+    const field = record[name];
+    if (typeof field !== 'number' || !Number.isInteger(field) || field < 1) throw new Error(`the serving schedule's ${name} is not a whole number ≥ 1`);
+    return field;
+  };
+  const schedule: ServingSchedule = {
+    stopEnabled: flag('stopEnabled'),
+    stopExpression: text('stopExpression'),
+    startEnabled: flag('startEnabled'),
+    startExpression: text('startExpression'),
+    timeZone: text('timeZone'),
+    minInferenceUnits: units('minInferenceUnits'),
+    maxInferenceUnits: units('maxInferenceUnits'),
+  };
+  parseCron(schedule.stopExpression);
+  parseCron(schedule.startExpression);
+  return schedule;
 }
