@@ -93,25 +93,12 @@ async function record(name: string, keys: readonly string[], answeredFirst: numb
 }
 
 describe('faults', () => {
-  it('emulator 5xx (InternalServerError): retried and answered, or dead-lettered and re-driven', async () => {
-    const keys = keysFor('5xx', 60);
-    harness.stack.emulator.injectFault({ operation: 'DetectCustomLabels', count: 100, error: 'InternalServerError' });
-    await uploadAll(keys);
-    await harness.stack.idle();
-    harness.stack.emulator.clearFaults();
-    const first = await settle(keys);
-    expect(first.lost).toEqual([]);
-    for (const key of first.deadLettered) expect(first.rows.get(key)).toMatchObject({ status: 'FAILED', reason: 'retryable-error' });
-    const start = await execute(harness, 'StartModelStateMachine', 'start-after-5xx', {});
-    expect(start.status).toBe('SUCCEEDED');
-    const after = await settle(keys);
-    expect(after.answered).toHaveLength(keys.length);
-    await record('emulator 5xx (100 × InternalServerError)', keys, first.answered.length, first.deadLettered.size, after.lost.length);
-  }, 300_000);
-
-  it('throttling storm on DetectCustomLabels: SDK retries, then Lambda retries; every image answered or dead-lettered with a FAILED row, then re-driven', async () => {
-    const keys = keysFor('throttle', 60);
-    harness.stack.emulator.injectFault({ operation: 'DetectCustomLabels', count: 150, error: 'ThrottlingException' });
+  it.each([
+    { label: 'emulator 5xx (100 × InternalServerError)', slug: '5xx', error: 'InternalServerError', count: 100 },
+    { label: 'throttling storm (150 × ThrottlingException)', slug: 'throttle', error: 'ThrottlingException', count: 150 },
+  ])('$label: SDK retries, then Lambda retries; every image answered or dead-lettered with a FAILED row, then re-driven', async ({ label, slug, error, count }) => {
+    const keys = keysFor(slug, 60);
+    harness.stack.emulator.injectFault({ operation: 'DetectCustomLabels', count, error });
     await uploadAll(keys);
     await harness.stack.idle();
     harness.stack.emulator.clearFaults();
@@ -120,11 +107,11 @@ describe('faults', () => {
     // An image that outlasted every retry is in the dead-letter file and has a FAILED row saying so.
     for (const key of first.deadLettered) expect(first.rows.get(key)).toMatchObject({ status: 'FAILED', reason: 'retryable-error' });
     // The start machine (model already running) re-drives FAILED retryable-error rows.
-    const start = await execute(harness, 'StartModelStateMachine', 'start-after-throttle', {});
+    const start = await execute(harness, 'StartModelStateMachine', `start-after-${slug}`, {});
     expect(start.status).toBe('SUCCEEDED');
     const after = await settle(keys);
     expect(after.answered).toHaveLength(keys.length);
-    await record('throttling storm (150 × ThrottlingException)', keys, first.answered.length, first.deadLettered.size, after.lost.length);
+    await record(label, keys, first.answered.length, first.deadLettered.size, after.lost.length);
   }, 300_000);
 
   it('DynamoDB unreachable for a while: images in flight are dead-lettered (no row can be written), a DLQ replay answers them', async () => {
