@@ -1,6 +1,5 @@
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ModelStatus } from '../../src/cli/commands/model.js';
 import type { RetrainReport } from '../../src/cli/commands/retrain.js';
@@ -8,40 +7,32 @@ import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
 import { localTarget, parseEndpointsFile } from '../../src/cli/target.js';
 import { writeEndpointsFile } from '../../src/local/endpoints-file.js';
-import { startLocalStack } from '../../src/local/stack.js';
 import type { LocalStack } from '../../src/local/stack.js';
-import { readTemplate } from '../../src/local/template.js';
 import { captureIo } from '../fixtures/cli.js';
 import type { CapturedIo } from '../fixtures/cli.js';
 import { fixtureImage } from '../fixtures/images.js';
+import { startTestStack } from '../fixtures/local-stack.js';
+import type { TestStack } from '../fixtures/local-stack.js';
 
 /*
  * The CLI against the real local stack (S3 notifications → the classify handler, the production state machines
  * behind the Step Functions endpoint), through the endpoints file the stack's runner writes. No model is trained
  * here (that takes seconds): what a user sees before the first retrain is what is checked.
  */
+let testStack: TestStack;
 let stack: LocalStack;
 let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'pneumo-cli-stack-'));
-  stack = await startLocalStack({
-    projectDir: resolve(import.meta.dirname, '../..'),
-    dataDir,
-    region: 'eu-west-1',
-    ports: { s3: 0, dynamodb: 0, sfn: 0 },
-    retryDelayMs: 0,
-    environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-    template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
-  });
+  testStack = await startTestStack(inject('packageDir'));
+  ({ stack, dataDir } = testStack);
   // What src/local/main.ts writes, with this process as the stack's pid.
   await writeEndpointsFile(stack, dataDir, 'eu-west-1');
   await writeFile(join(dataDir, 'chest.jpeg'), fixtureImage('normal-1.jpeg'));
 });
 
 afterAll(async () => {
-  await stack.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await testStack.stop();
 });
 
 async function cli(argv: string[]): Promise<{ code: number; io: CapturedIo }> {

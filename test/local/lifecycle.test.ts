@@ -1,47 +1,33 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
-import { startLocalStack } from '../../src/local/stack.js';
 import type { LocalStack } from '../../src/local/stack.js';
-import { readTemplate } from '../../src/local/template.js';
 import { fixtureImage } from '../fixtures/images.js';
 import type { FixtureImage } from '../fixtures/images.js';
+import { startTestStack } from '../fixtures/local-stack.js';
+import type { TestStack } from '../fixtures/local-stack.js';
 
 /*
  * The whole product on loopback, driven like a user drives AWS: uploads through S3, retraining, start and stop
  * through the Step Functions API, results read from DynamoDB. Training is small (30 images per label).
  */
 
-const REGION = 'eu-west-1';
 const SAMPLE = resolve(import.meta.dirname, '../../src/local/sample/training');
+let testStack: TestStack;
 let stack: LocalStack;
-let dataDir: string;
 let s3: S3Client;
 let sfn: SFNClient;
 let documents: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'pneumo-lifecycle-'));
-  stack = await startLocalStack({
-    projectDir: resolve(import.meta.dirname, '../..'),
-    dataDir,
-    region: REGION,
-    ports: { s3: 0, dynamodb: 0, sfn: 0 },
-    rekognition: { port: 0, startingDelayMs: 50, stoppingDelayMs: 50 },
-    retryDelayMs: 0,
-    environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-    template: await readTemplate(join(inject('localPackageDir'), 'cloudformation-template-update-stack.json')),
-  });
-  const local = { region: REGION, credentials: LOCAL_CREDENTIALS };
-  s3 = new S3Client({ ...local, endpoint: stack.endpoints.s3, forcePathStyle: true });
-  sfn = new SFNClient({ ...local, endpoint: stack.endpoints.sfn });
-  documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb }));
+  testStack = await startTestStack(inject('localPackageDir'));
+  ({ stack, s3, sfn, documents } = testStack);
   for (const label of ['NORMAL', 'PNEUMONIA']) {
     const files = (await readdir(join(SAMPLE, label))).sort().slice(0, 30);
     for (const file of files) {
@@ -51,8 +37,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await stack.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await testStack.stop();
 });
 
 async function upload(key: string, image: FixtureImage): Promise<void> {

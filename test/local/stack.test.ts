@@ -1,44 +1,29 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { resolve } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uploadLabelledFolder } from '../../src/local/demo.js';
-import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
-import { startLocalStack } from '../../src/local/stack.js';
-import type { LocalStack } from '../../src/local/stack.js';
-import { readTemplate } from '../../src/local/template.js';
-import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
-import { notificationRecord } from '../../src/local/s3-notifications.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
+import { uploadLabelledFolder } from '../../src/local/demo.js';
+import { notificationRecord } from '../../src/local/s3-notifications.js';
+import type { LocalStack } from '../../src/local/stack.js';
+import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
+import { startTestStack } from '../fixtures/local-stack.js';
+import type { TestStack } from '../fixtures/local-stack.js';
 
+let testStack: TestStack;
 let stack: LocalStack;
-let dataDir: string;
 let s3: S3Client;
 let documents: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'pneumo-stack-'));
-  stack = await startLocalStack({
-    projectDir: resolve(import.meta.dirname, '../..'),
-    dataDir,
-    region: 'eu-west-1',
-    ports: { s3: 0, dynamodb: 0, sfn: 0 },
-    retryDelayMs: 0,
-    environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-    template: await readTemplate(join(inject('packageDir'), 'cloudformation-template-update-stack.json')),
-  });
-  s3 = new S3Client({ endpoint: stack.endpoints.s3, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
-  documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'eu-west-1', credentials: LOCAL_CREDENTIALS }),
-  );
+  testStack = await startTestStack(inject('packageDir'));
+  ({ stack, s3, documents } = testStack);
 });
 
 afterAll(async () => {
-  await stack.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await testStack.stop();
 });
 
 async function upload(key: string, body: Uint8Array): Promise<void> {
