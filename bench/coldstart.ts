@@ -7,6 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -96,7 +97,10 @@ async function esbuildOptionsOf(packageDir: string): Promise<BuildOptions> {
   // Plugin-only keys; the rest is passed to esbuild as it is.
   const pluginOnly = new Set(['outputFileExtension', 'exclude', 'packager', 'packagerOptions', 'installExtraArgs', 'watch', 'concurrency', 'zipConcurrency', 'nativeZip', 'keepOutputDirectory', 'disableIncremental', 'outputWorkFolder', 'outputBuildFolder', 'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'config', 'plugins', 'excludeFiles', 'packagePath', 'node', 'disposeContext', 'nodeExternals']);
   const custom = Object.fromEntries(Object.entries(state.service.custom.esbuild).filter(([key]) => !pluginOnly.has(key)));
-  return { ...(custom as BuildOptions), outExtension: { '.js': extension } };
+  // `plugins` names a file serverless-esbuild `require`s from the service directory; load the same file.
+  const pluginsFile = state.service.custom.esbuild.plugins;
+  const plugins = typeof pluginsFile === 'string' ? (createRequire(import.meta.url)(join(PROJECT_DIR, pluginsFile)) as Plugin[]) : [];
+  return { ...(custom as BuildOptions), plugins, outExtension: { '.js': extension } };
 }
 
 async function fileSize(file: string): Promise<number> {
@@ -314,7 +318,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     const floor = await buildBundle(esbuildOptions, join(entries, 'floor.ts'), join(work, 'built', 'floor'), outside);
     const empty = await buildBundle(esbuildOptions, join(entries, 'empty.ts'), join(work, 'built', 'empty'), outside);
     const noPowertools = await buildBundle(esbuildOptions, classifyEntry, join(work, 'built', 'classify-no-powertools'), {
-      plugins: [aliasPlugin(/^@aws-lambda-powertools\/(logger|metrics)$/, join(entries, 'powertools-stub.mjs'))],
+      plugins: [aliasPlugin(/^@aws-lambda-powertools\/(logger|metrics)$/, join(entries, 'powertools-stub.mjs')), ...(esbuildOptions.plugins ?? [])],
     });
     const noKeepNames = await buildBundle(esbuildOptions, classifyEntry, join(work, 'built', 'classify-no-keepnames'), { keepNames: false });
     const noMap = await buildBundle(esbuildOptions, classifyEntry, join(work, 'built', 'classify-no-sourcemap'), { sourcemap: false });
