@@ -41,16 +41,22 @@ export interface DeadLetterRecord {
  */
 export class AsyncInvoker {
   private running = 0;
-  private readonly queue: unknown[] = [];
+  private readonly queue: { readonly event: unknown; readonly done: (settled: boolean) => void }[] = [];
   private readonly waiters: (() => void)[] = [];
   private requestCounter = 0;
   readonly stats = { invoked: 0, succeeded: 0, retried: 0, deadLettered: 0, lost: 0 };
 
   constructor(private readonly options: InvokerOptions) {}
 
-  submit(event: unknown): void {
-    this.queue.push(event);
-    this.pump();
+  /**
+   * Queues one event. Resolves `true` once it has succeeded or been dead-lettered, `false` if it was lost (the
+   * dead-letter file could not be written); never rejects.
+   */
+  submit(event: unknown): Promise<boolean> {
+    return new Promise((done) => {
+      this.queue.push({ event, done });
+      this.pump();
+    });
   }
 
   /** Resolves when nothing is queued or running. */
@@ -61,11 +67,16 @@ export class AsyncInvoker {
 
   private pump(): void {
     while (this.running < this.options.concurrency && this.queue.length > 0) {
-      const event = this.queue.shift();
+      const next = this.queue.shift();
+      if (!next) return;
       this.running += 1;
-      void this.invokeWithRetries(event)
+      void this.invokeWithRetries(next.event)
+        .then(() => {
+          next.done(true);
+        })
         .catch((error: unknown) => {
           // Only the dead-letter write itself can fail here; say so loudly rather than drop the event quietly.
+          next.done(false);
           this.stats.lost += 1;
           process.emitWarning(`${this.options.functionName}: event lost, dead-letter file not written: ${String(error)}`);
         })

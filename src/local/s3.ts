@@ -1,4 +1,5 @@
 import S3rver from 's3rver';
+import { removeTornObjects } from './s3-repair.js';
 import type { ObjectCreated } from './s3-notifications.js';
 
 /** s3rver accepts only these credentials; every local client uses them (DynamoDB and the emulator accept any). */
@@ -18,6 +19,9 @@ export interface LocalS3Options {
 
 /** s3rver on loopback, its files under `directory` so uploads survive a restart. */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  for (const { bucket, key, why } of await removeTornObjects(options.directory, options.buckets)) {
+    process.emitWarning(`removed s3://${bucket}/${key}, an upload cut short by a stopped process (${why}); it was never acknowledged`);
+  }
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port,

@@ -19,6 +19,8 @@ import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
 import { notificationRecord, notificationRules, ruleMatches, SequencerClock, singleRecordEvent } from './s3-notifications.js';
 import type { ObjectCreated } from './s3-notifications.js';
+import { NotificationJournal } from './notification-journal.js';
+import type { JournalEntry } from './notification-journal.js';
 import { ensureTables, tableDefinitions } from './tables.js';
 import { packageTemplate, resolveIntrinsics, resourcesOfType, TemplateError } from './template.js';
 import type { CfnTemplate } from './template.js';
@@ -175,19 +177,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const sequencers = new SequencerClock();
   const invokers: Record<string, AsyncInvoker> = {};
-  const pendingObjects: ObjectCreated[] = [];
+  // Notifications a killed process left unhandled are re-delivered first, then those that arrive while starting.
+  const { journal, unsettled } = NotificationJournal.open(join(options.dataDir, 'notifications.jsonl'));
+  const waitingForHandlers: JournalEntry[] = [...unsettled];
   let ready = false;
+  const submit = (entry: JournalEntry): void => {
+    const invoker = invokers[entry.functionLogicalId];
+    if (!invoker) throw new TemplateError(`a journaled notification invokes ${entry.functionLogicalId}, which the template does not notify`);
+    void invoker.submit(entry.event).then((settled) => {
+      if (settled) journal.settled(entry.id);
+    });
+  };
   const deliver = (object: ObjectCreated): void => {
-    if (!ready) {
-      pendingObjects.push(object);
-      return;
-    }
     const bucketId = Object.keys(template.Resources).find((id) => names[id] === object.bucket);
     for (const rule of rules) {
-      const invoker = invokers[rule.functionLogicalId];
-      if (rule.bucketLogicalId !== bucketId || !invoker || !ruleMatches(rule, object.eventName, object.key)) continue;
+      if (rule.bucketLogicalId !== bucketId || !ruleMatches(rule, object.eventName, object.key)) continue;
       // One record per event, like S3: a sequencer per matching configuration keeps duplicates detectable.
-      invoker.submit(singleRecordEvent(notificationRecord(object, sequencers.next(), options.region, `${rule.functionLogicalId}-${rule.suffix}`)));
+      const event = singleRecordEvent(notificationRecord(object, sequencers.next(), options.region, `${rule.functionLogicalId}-${rule.suffix}`));
+      // Journaled before s3rver acknowledges the upload (it emits the event first), as S3 queues before it answers.
+      const entry = { id: journal.queued(rule.functionLogicalId, event), functionLogicalId: rule.functionLogicalId, event };
+      if (ready) submit(entry);
+      else waitingForHandlers.push(entry);
     }
   };
   const s3 = await startLocalS3({
@@ -260,7 +270,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
   ready = true;
-  pendingObjects.splice(0).forEach(deliver);
+  waitingForHandlers.splice(0).forEach(submit);
 
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
@@ -295,6 +305,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await emulator.close();
       await s3.stop();
       await dynamo.stop();
+      journal.close();
     },
   };
 }

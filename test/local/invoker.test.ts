@@ -21,7 +21,7 @@ describe('AsyncInvoker', () => {
       await new Promise((resolve) => setImmediate(resolve));
       running -= 1;
     }, 3);
-    for (let i = 0; i < 20; i += 1) subject.submit({ i });
+    for (let i = 0; i < 20; i += 1) void subject.submit({ i });
     await subject.idle();
     expect(peak).toBe(3);
     expect(subject.stats).toMatchObject({ invoked: 20, succeeded: 20 });
@@ -33,7 +33,7 @@ describe('AsyncInvoker', () => {
       calls += 1;
       return calls < 3 ? Promise.reject(new Error('throttled')) : Promise.resolve();
     });
-    subject.submit({ n: 1 });
+    void subject.submit({ n: 1 });
     await subject.idle();
     expect(subject.stats).toMatchObject({ invoked: 3, retried: 2, succeeded: 1, deadLettered: 0 });
     await expect(readFile(deadLetterFile, 'utf8')).rejects.toThrow(/ENOENT/);
@@ -42,7 +42,7 @@ describe('AsyncInvoker', () => {
   it('dead-letters an event after two retries, in the shape of a Lambda on-failure record', async () => {
     const error = Object.assign(new Error('still throttled'), { name: 'RecordsNotProcessedError' });
     const { invoker: subject, deadLetterFile } = await invoker(() => Promise.reject(error));
-    subject.submit({ Records: ['x'] });
+    void subject.submit({ Records: ['x'] });
     await subject.idle();
     const lines = (await readFile(deadLetterFile, 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -105,10 +105,10 @@ describe('local stack: S3 upload → classify handler → results table', () => 
       Records: [notificationRecord({ bucket: stack.names.bucket, key, eventName: 'ObjectCreated:Put', size: 6970, eTag: undefined, versionId: undefined }, sequencer, 'eu-west-1', 'test')],
     });
     const newest = 'FFFFFFFFFFFFFFFF00';
-    invoker.submit(event(newest));
+    void invoker.submit(event(newest));
     await stack.idle();
-    invoker.submit(event('0000000000000001'));
-    invoker.submit(event(newest));
+    void invoker.submit(event('0000000000000001'));
+    void invoker.submit(event(newest));
     await stack.idle();
     expect(await row(key)).toMatchObject({ status: 'PENDING', sequencer: normalizeSequencer(newest) });
   });

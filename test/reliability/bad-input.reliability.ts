@@ -142,7 +142,7 @@ describe('bad input matrix', () => {
       await harness.put(testCase.key, body);
       await harness.stack.idle();
       directSequence += 1n;
-      harness.stack.invokers.ClassifyLambdaFunction?.submit(recordedEvent(harness.bucket, testCase.key, sequencer(directSequence), body.length));
+      void harness.stack.invokers.ClassifyLambdaFunction?.submit(recordedEvent(harness.bucket, testCase.key, sequencer(directSequence), body.length));
     } else {
       await harness.put(testCase.key, body);
     }

@@ -5,7 +5,8 @@ import type { RecordOutcome } from '../../src/lib/classify.js';
 import { rekognitionClient } from '../../src/lib/clients.js';
 import { outcomeKey } from './support/events.js';
 import { resizedXray, sampleXrays } from './support/images.js';
-import { freePort, startTcpProxy } from './support/proxy.js';
+import { freePort } from '../fixtures/ports.js';
+import { startTcpProxy } from './support/proxy.js';
 import type { TcpProxy } from './support/proxy.js';
 import { ANSWERED, deadLetterKeys, deployModel, eventKey, execute, inPool, localTemplate, startExecution, startHarness, tapClassify } from './support/stack.js';
 import type { Harness, Row } from './support/stack.js';
@@ -71,7 +72,7 @@ async function settle(keys: readonly string[]): Promise<Settlement> {
 /** Replays dead letters of these keys into classify, as an operator would from the DLQ. */
 async function replayDeadLetters(keys: ReadonlySet<string>): Promise<number> {
   const letters = (await harness.deadLetters()).filter((letter) => deadLetterKeys(letter).some((key) => keys.has(key)));
-  for (const letter of letters) harness.stack.invokers.ClassifyLambdaFunction?.submit(letter.requestPayload);
+  for (const letter of letters) void harness.stack.invokers.ClassifyLambdaFunction?.submit(letter.requestPayload);
   await harness.stack.idle();
   return letters.length;
 }
@@ -218,7 +219,7 @@ describe('faults', () => {
       // A late copy of an older event re-delivered again, straight to the invoker, changes nothing either.
       tap.remove();
       const from = harness.outcomes.length;
-      for (const event of olderFirst.values()) harness.stack.invokers.ClassifyLambdaFunction?.submit(event);
+      for (const event of olderFirst.values()) void harness.stack.invokers.ClassifyLambdaFunction?.submit(event);
       await harness.stack.idle();
       expect(harness.outcomes.slice(from).map((outcome) => outcome.kind)).toEqual(keys.map(() => 'skipped'));
       expect(await Promise.all(keys.map((key) => harness.row(key)))).toEqual(rows);

@@ -2,15 +2,6 @@ import { createServer, connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-/** A port nothing listens on right now (closed again before it is returned). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
-
 export interface TcpProxy {
   readonly port: number;
   /** Connections made while cut are reset at once, and open ones are reset now: the service is unreachable. */

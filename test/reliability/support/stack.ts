@@ -213,17 +213,22 @@ export function tapClassify(harness: Harness, hold: (key: string) => boolean = (
   const original = invoker.submit.bind(invoker);
   const seen = new Map<string, S3Event[]>();
   const held: S3Event[] = [];
-  invoker.submit = (event: unknown): void => {
+  // A held event settles (for the stack's notification journal) when the test delivers it.
+  const release = new Map<S3Event, (settled: Promise<boolean>) => void>();
+  invoker.submit = (event: unknown): Promise<boolean> => {
     const key = eventKey(event);
     seen.set(key, [...(seen.get(key) ?? []), event as S3Event]);
-    if (hold(key)) held.push(event as S3Event);
-    else original(event);
+    if (!hold(key)) return original(event);
+    held.push(event as S3Event);
+    return new Promise<boolean>((resolve) => release.set(event as S3Event, (settled) => void settled.then(resolve)));
   };
   return {
     seen,
     held,
     deliver: (event) => {
-      original(event);
+      const settled = original(event);
+      release.get(event)?.(settled);
+      release.delete(event);
     },
     remove: () => {
       invoker.submit = original;
