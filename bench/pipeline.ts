@@ -20,6 +20,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordOutcome } from '../src/lib/classify.js';
 import { constantPredictor } from '../src/local/rekognition/index.js';
+import type { Predictor } from '../src/local/rekognition/index.js';
 import { LOCAL_CREDENTIALS } from '../src/local/s3.js';
 import { startLocalStack } from '../src/local/stack.js';
 import type { CfnTemplate } from '../src/local/template.js';
@@ -31,8 +32,12 @@ const SAMPLE = join(PROJECT_DIR, 'src/local/sample');
 
 export interface PipelineOptions {
   readonly template: CfnTemplate;
-  /** Images per measured phase. */
+  /** Images per measured phase at zero service time. */
   readonly images: number;
+  /** Service times per image of the stand-in's one inference unit, each measured raw and through the pipeline. */
+  readonly serviceTimesMs: readonly number[];
+  /** Seconds a model-bound phase should last; its image count is this × the unit's images per second. */
+  readonly secondsPerPhase: number;
   readonly log: (line: string) => void;
 }
 
@@ -48,8 +53,20 @@ export interface DirectCalls extends Phase {
   readonly perCallLatencyMs: Record<string, Distribution>;
 }
 
+/** One stand-in service time: the model-bound throughput, raw and through the pipeline. */
+export interface ModelBound {
+  readonly serviceMs: number;
+  readonly images: number;
+  /** What one unit can serve: 1000 / serviceMs images per second. */
+  readonly capacityPerSecond: number;
+  readonly raw: { readonly before: Phase; readonly after: Phase; readonly perSecond: number; readonly latencyMs: Distribution };
+  readonly closedLoop: Phase & { readonly ratio: number; readonly latencyMs: Distribution };
+  readonly burst: Phase & { readonly ratio: number; readonly latencyMs: Distribution };
+}
+
 export interface PipelineResult {
   readonly settings: Record<string, unknown>;
+  readonly modelBound: readonly ModelBound[];
   readonly raw: { readonly before: Phase; readonly after: Phase; readonly perSecond: number; readonly latencyMs: Distribution };
   readonly sameCalls: DirectCalls;
   readonly directVariants: Readonly<Record<'uploadPlusClassifyCalls' | 'withoutHead' | 'withoutHeadAndPreCheck', DirectCalls & { readonly ratio: number }>>;
@@ -66,6 +83,8 @@ async function imagesUnder(dir: string): Promise<Buffer[]> {
   return Promise.all(files.map((file) => readFile(file)));
 }
 
+const fixedRate = (perSecond: number): string => (Math.round(perSecond * 10) / 10).toString();
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function phase(count: number, startedAt: number): Phase {
@@ -79,6 +98,9 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
   // Row presence without polling: the invoker reports each successful invocation's outcomes.
   const waiters = new Map<string, (at: number) => void>();
   const ports = { s3: 0, dynamodb: 0, sfn: 0 };
+  // One stack for every phase; the stand-in's service time is switched between phases.
+  let standIn: Predictor = constantPredictor();
+  const predictor: Predictor = (model, bytes) => standIn(model, bytes);
   const stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir,
@@ -86,7 +108,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     ports,
     retryDelayMs: 0,
     template: options.template,
-    rekognition: { predictor: constantPredictor(), startingDelayMs: 10, stoppingDelayMs: 10 },
+    rekognition: { predictor, startingDelayMs: 10, stoppingDelayMs: 10 },
     // Logs and EMF lines would go to this terminal; their in-process cost is in the handler part.
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     onInvocation: (_id, result) => {
@@ -155,15 +177,15 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     const rawKey = (i: number): string => `bench-raw/${i % images.length}.jpeg`;
     const detect = (key: string): Promise<unknown> =>
       rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: arn, Image: { S3Object: { Bucket: bucket, Name: key } }, MinConfidence: 0 }));
-    const rawPhase = async (): Promise<{ phase: Phase; latencies: number[] }> => {
+    const rawPhase = async (count = n): Promise<{ phase: Phase; latencies: number[] }> => {
       const latencies: number[] = [];
       const started = performance.now();
-      await pool(indices, concurrency, async (i) => {
+      await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
         const at = performance.now();
         await detect(rawKey(i));
         latencies.push(performance.now() - at);
       });
-      return { phase: phase(n, started), latencies };
+      return { phase: phase(count, started), latencies };
     };
     const uploadAndWait = async (key: string, body: Buffer): Promise<number> => {
       const rowPresent = new Promise<number>((resolve) => waiters.set(key, resolve));
@@ -221,36 +243,74 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     const withUpload = await directCalls(['upload', ...classifyOps], 'upload');
     const withoutHead = await directCalls(['getItem', 'rangedGet', 'detect', 'putItem'], 'nohead');
     const minimal = await directCalls(['rangedGet', 'detect', 'putItem'], 'minimal');
-    let started: number;
 
     // ---- pipeline, closed loop: `concurrency` uploaders, each waits for its row before the next upload
-    const closedLatencies: number[] = [];
-    started = performance.now();
-    await pool(indices, concurrency, async (i) => {
-      closedLatencies.push(await uploadAndWait(`inbox/bench/closed/${String(i).padStart(6, '0')}.jpeg`, imageFor(i)));
-    });
-    const closed = phase(n, started);
-    log(`  pipeline, ${concurrency} uploaders each waiting for its row: ${closed.perSecond} images/s`);
-
+    const closedLoopPhase = async (count: number, tag: string): Promise<{ phase: Phase; latencies: number[] }> => {
+      const latencies: number[] = [];
+      const started = performance.now();
+      await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
+        latencies.push(await uploadAndWait(`inbox/bench/${tag}/closed/${String(i).padStart(6, '0')}.jpeg`, imageFor(i)));
+      });
+      return { phase: phase(count, started), latencies };
+    };
     // ---- pipeline, burst: every image uploaded (16 at a time) without waiting; the invoker queues
-    const burstLatencies: number[] = [];
-    started = performance.now();
-    const pending: Promise<void>[] = [];
-    await pool(indices, 16, async (i) => {
-      const key = `inbox/bench/burst/${String(i).padStart(6, '0')}.jpeg`;
-      const rowPresent = new Promise<number>((resolve) => waiters.set(key, resolve));
-      const at = performance.now();
-      pending.push(rowPresent.then((done) => void burstLatencies.push(done - at)));
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: imageFor(i) }));
-    });
-    await Promise.all(pending);
-    const burst = phase(n, started);
+    const burstPhase = async (count: number, tag: string): Promise<{ phase: Phase; latencies: number[] }> => {
+      const latencies: number[] = [];
+      const started = performance.now();
+      const pending: Promise<void>[] = [];
+      await pool(Array.from({ length: count }, (_, i) => i), 16, async (i) => {
+        const key = `inbox/bench/${tag}/burst/${String(i).padStart(6, '0')}.jpeg`;
+        const rowPresent = new Promise<number>((resolve) => waiters.set(key, resolve));
+        const at = performance.now();
+        pending.push(rowPresent.then((done) => void latencies.push(done - at)));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: imageFor(i) }));
+      });
+      await Promise.all(pending);
+      return { phase: phase(count, started), latencies };
+    };
+    const closedRun = await closedLoopPhase(n, 'cpu');
+    const closed = closedRun.phase;
+    const closedLatencies = closedRun.latencies;
+    log(`  pipeline, ${concurrency} uploaders each waiting for its row: ${closed.perSecond} images/s`);
+    const burstRun = await burstPhase(n, 'cpu');
+    const burst = burstRun.phase;
+    const burstLatencies = burstRun.latencies;
     log(`  pipeline, burst upload (16 uploaders, invoker concurrency ${concurrency}): ${burst.perSecond} images/s`);
 
     // ---- raw DetectCustomLabels, after (brackets the pipeline: drift on a shared machine shows here)
     const rawAfter = await rawPhase();
     log(`  raw DetectCustomLabels (after): ${rawAfter.phase.perSecond} calls/s`);
     await stack.idle();
+
+    // ---- model-bound: the stand-in's one inference unit takes `serviceMs` per image, as a real model does, so
+    // the model, not this machine's CPU, sets the raw rate; the ratio says whether the pipeline keeps it busy.
+    const modelBound: ModelBound[] = [];
+    let modelBoundImages = 0;
+    for (const serviceMs of options.serviceTimesMs) {
+      standIn = constantPredictor({ serviceMs, units: 1 });
+      const capacityPerSecond = 1000 / serviceMs;
+      const count = Math.max(50, Math.round(options.secondsPerPhase * capacityPerSecond));
+      const before = await rawPhase(count);
+      const closedBound = await closedLoopPhase(count, `model-${serviceMs}ms`);
+      const burstBound = await burstPhase(count, `model-${serviceMs}ms`);
+      const after = await rawPhase(count);
+      await stack.idle();
+      modelBoundImages += 2 * count;
+      const rawRate = Math.round(((before.phase.perSecond + after.phase.perSecond) / 2) * 10) / 10;
+      const of = (x: number): number => Math.round((x / rawRate) * 1000) / 1000;
+      modelBound.push({
+        serviceMs,
+        images: count,
+        capacityPerSecond: Math.round(capacityPerSecond * 10) / 10,
+        raw: { before: before.phase, after: after.phase, perSecond: rawRate, latencyMs: distribution([...before.latencies, ...after.latencies]) },
+        closedLoop: { ...closedBound.phase, ratio: of(closedBound.phase.perSecond), latencyMs: distribution(closedBound.latencies) },
+        burst: { ...burstBound.phase, ratio: of(burstBound.phase.perSecond), latencyMs: distribution(burstBound.latencies) },
+      });
+      log(
+        `  model-bound, ${serviceMs} ms per image (≤ ${fixedRate(capacityPerSecond)}/s): raw ${rawRate}/s; pipeline closed loop ${closedBound.phase.perSecond}/s (${of(closedBound.phase.perSecond)}), burst ${burstBound.phase.perSecond}/s (${of(burstBound.phase.perSecond)})`,
+      );
+    }
+    standIn = constantPredictor();
 
     // ---- every image has its CLASSIFIED row (read back from DynamoDB, not from the callback)
     let classified = 0;
@@ -269,7 +329,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
       classified += page.Count ?? 0;
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    const expected = 2 * n + Math.min(100, n);
+    const expected = 2 * n + Math.min(100, n) + modelBoundImages;
 
     const rawPerSecond = Math.round(((rawBefore.phase.perSecond + rawAfter.phase.perSecond) / 2) * 10) / 10;
     const ratio = (x: number): number => Math.round((x / rawPerSecond) * 1000) / 1000;
@@ -280,10 +340,14 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
         imageSource: 'src/local/sample (224 px JPEG)',
         concurrency,
         burstUploaders: 16,
-        predictor: 'constantPredictor() (bench-only): no decode, no model; the emulator still reads the object from S3 and checks it with sharp',
+        predictor: 'constantPredictor() (bench-only): no decode, no model; the emulator still reads the object from S3 and checks it with sharp. Zero service time for the CPU-share phases; { serviceMs, units: 1 } for the model-bound ones',
+        serviceTimesMs: options.serviceTimesMs,
+        secondsPerPhase: options.secondsPerPhase,
+        inferenceUnits: 1,
         handlerLogs: 'POWERTOOLS_LOG_LEVEL=SILENT, POWERTOOLS_METRICS_DISABLED=true',
         processes: 'one Node process: s3rver, dynalite, the emulator, the invoker and the handler share the 2 cores',
       },
+      modelBound,
       raw: { before: rawBefore.phase, after: rawAfter.phase, perSecond: rawPerSecond, latencyMs: distribution([...rawBefore.latencies, ...rawAfter.latencies]) },
       sameCalls: same,
       directVariants: {
@@ -297,6 +361,8 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
       rowsChecked: { classified, expected, deadLettered: invoker.stats.deadLettered },
       notes: [
         'ratio = pipeline images/s ÷ raw DetectCustomLabels calls/s (mean of the runs before and after the pipeline).',
+        '"modelBound" is the goal\'s measurement: the stand-in model has one inference unit that takes serviceMs per image, so raw calls/s is what the model can serve (as on AWS, where inference units set the throughput), and the ratio says whether S3 → notification → classify → DynamoDB keeps that unit busy. AWS publishes no images/s per inference unit, so the sweep shows the service time down to which the pipeline keeps up on this machine.',
+        'The top-level raw/closedLoop/burst figures use zero service time: the model is free and every phase is bound by this machine\'s CPU, so that ratio is the CPU share of the Rekognition call among classify\'s calls (see below), not pipeline overhead on a model.',
         'Per image, classify makes GetItem (results, sequencer check) + HEAD + ranged GET (64 KiB) + GetItem (registry, cached 30 s) + DetectCustomLabels + conditional PutItem; the raw loop makes only the DetectCustomLabels. All local services run in this one process on the same cores, so every extra call competes with the Rekognition call for CPU: on AWS those calls run on other machines and cost latency, not Rekognition throughput.',
         '"sameCalls" issues those SDK calls directly (no notification, no handler), at the same concurrency; "uploadPlusClassifyCalls" adds the PutObject the pipeline starts with, so the gap between it and closedLoop is the pipeline machinery itself (s3rver event, invoker, handler logic, logging off).',
         '"withoutHead" drops the HEAD (a ranged GET already answers size via Content-Range, ETag, VersionId, and 404 for a deleted object); "withoutHeadAndPreCheck" also drops the GetItem that skips duplicate deliveries before paying for them (the conditional PutItem still keeps the newest result). Both are measured effects of possible changes to src/lib/image-check.ts and src/lib/classify.ts, not changes made.',

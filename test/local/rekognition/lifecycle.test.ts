@@ -20,7 +20,7 @@ let projectArn: string;
 let trainKey: string;
 
 beforeAll(async () => {
-  h = await startHarness({ predictor: constantPredictor(70) });
+  h = await startHarness({ predictor: constantPredictor({ first: 70 }) });
   trainKey = await uploadSyntheticDataset(h.s3, 'sets/a', 10);
   projectArn = (await h.rekognition.send(new CreateProjectCommand({ ProjectName: 'lifecycle' }))).ProjectArn ?? '';
 });

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fixtureImage } from '../../fixtures/images.js';
 import { decodeToPixels, extractFeatures, FEATURE_LENGTH, SIDE } from '../../../src/local/rekognition/features.js';
 import { parseManifest, stratifiedSplit } from '../../../src/local/rekognition/manifest.js';
 import { calibrateShift, deserialiseModel, logitsOf, rocAuc, serialiseModel, trainModel } from '../../../src/local/rekognition/model.js';
 import { constantPredictor, loadModel, trainedModelPredictor } from '../../../src/local/rekognition/predictor.js';
+import type { LoadedModel } from '../../../src/local/rekognition/predictor.js';
 import { evaluate, runTraining } from '../../../src/local/rekognition/training-core.js';
 import { evaluationSummary } from '../../../src/local/rekognition/training.js';
 import { syntheticImage } from './harness.js';
@@ -142,10 +143,48 @@ describe('model', () => {
     expect(Array.from(logitsOf(model, probe))).toEqual(Array.from(l));
   });
 
+  const threeLabels = (): LoadedModel => ({
+    labels: ['A', 'B', 'C'],
+    thresholds: [0.5, 0.5, 0.5],
+    bias: [0, 0, 0],
+    weights: deserialiseModel(serialiseModel(trainModel([Float32Array.from([0]), Float32Array.from([1])], [0, 1], 3))),
+  });
+
   it('offers a constant-time stand-in for benchmarks', async () => {
-    const predictor = constantPredictor(80);
-    const model = { labels: ['A', 'B', 'C'], thresholds: [0.5, 0.5, 0.5], bias: [0, 0, 0], weights: deserialiseModel(serialiseModel(trainModel([Float32Array.from([0]), Float32Array.from([1])], [0, 1], 3))) };
-    expect(await predictor(model, new Uint8Array())).toEqual([80, 10, 10]);
+    expect(await constantPredictor({ first: 80 })(threeLabels(), new Uint8Array())).toEqual([80, 10, 10]);
+  });
+
+  describe('stand-in with a service time', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('serves as many images at once as it has units; the others wait their turn', async () => {
+      const predictor = constantPredictor({ serviceMs: 100, units: 2 });
+      const done: number[] = [];
+      const calls = [0, 1, 2, 3, 4].map((i) => predictor(threeLabels(), new Uint8Array()).then(() => done.push(i)));
+      await vi.advanceTimersByTimeAsync(99);
+      expect(done).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(done).toEqual([0, 1]);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(done).toEqual([0, 1, 2, 3]);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(done).toEqual([0, 1, 2, 3, 4]);
+      await Promise.all(calls);
+      // Idle again: the next call is served at once, not after a queue.
+      const late = predictor(threeLabels(), new Uint8Array());
+      await vi.advanceTimersByTimeAsync(100);
+      await expect(late).resolves.toEqual([90, 5, 5]);
+    });
+
+    it('refuses settings that cannot serve', () => {
+      expect(() => constantPredictor({ units: 0 })).toThrow(/units must be a positive integer, got 0/);
+      expect(() => constantPredictor({ serviceMs: -1 })).toThrow(/serviceMs must be 0 or more, got -1/);
+    });
   });
 });
 
