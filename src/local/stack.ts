@@ -183,7 +183,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let ready = false;
   const submit = (entry: JournalEntry): void => {
     const invoker = invokers[entry.functionLogicalId];
-    if (!invoker) throw new TemplateError(`a journaled notification invokes ${entry.functionLogicalId}, which the template does not notify`);
+    if (!invoker) {
+      // Journaled by an earlier run whose template notified a function this one does not have.
+      process.emitWarning(`dropped a journaled notification for ${entry.functionLogicalId}, which this template no longer notifies`);
+      journal.settled(entry.id);
+      return;
+    }
     void invoker.submit(entry.event).then((settled) => {
       if (settled) journal.settled(entry.id);
     });

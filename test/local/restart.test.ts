@@ -1,8 +1,9 @@
-import { rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { fixtureImage } from '../fixtures/images.js';
 import type { FixtureImage } from '../fixtures/images.js';
 import { startTestStack } from '../fixtures/local-stack.js';
@@ -93,5 +94,16 @@ describe('local stack restarted on the same folder', () => {
     await second.stack.idle();
     expect(classifyInvoker(second).stats.succeeded).toBe(1);
     expect(await row(second, 'inbox/restart/handled.jpg')).toEqual(before);
+  });
+
+  it('drops, with a warning, a journaled notification for a function the template no longer has', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pneumo-test-stack-'));
+    await writeFile(join(dataDir, 'notifications.jsonl'), `${JSON.stringify({ op: 'queued', id: 1, functionLogicalId: 'RemovedLambdaFunction', event: { Records: [] } })}\n`);
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const stack = await start(dataDir);
+    await stack.stack.idle();
+    expect(warning).toHaveBeenCalledWith(expect.stringContaining('dropped a journaled notification for RemovedLambdaFunction'));
+    warning.mockRestore();
+    expect((await stat(join(dataDir, 'notifications.jsonl'))).size).toBe(0);
   });
 });
