@@ -14,7 +14,10 @@ const deps = { registry: new TrainingRegistry(documentClient, config.registryTab
 export const handler = async (event: unknown, context: Context): Promise<OutcomeRecord> => {
   logger.addContext(context);
   const record = await recordOutcome(deps, parseOutcomeRequest(event));
-  if (record.error) logger.warn('run ended without success', { ...record });
-  else logger.info('run ended', { ...record });
+  // A stop run reports every version of the project (hundreds, after months of daily retraining): log the ones it stopped.
+  const { stopped, ...summary } = record;
+  const details = { ...summary, versionsSeen: stopped.length, versionsStopped: stopped.filter((version) => version.action === 'stopped').map((version) => version.versionName) };
+  if (record.error) logger.warn('run ended without success', details);
+  else logger.info('run ended', details);
   return record;
 };

@@ -158,6 +158,28 @@ describe('pneumo model and retrain', () => {
     expect(table.stdout.find((line) => line.startsWith('* v2'))).toMatch(/\* v2\s+DEPLOYED\s+RUNNING\s+0\.930\s+1-1\s+ACCEPTED/);
   });
 
+  it('model status reads every page of the service\'s versions: a stray running version on a later page is flagged', async () => {
+    // The registry as the previous test left it: v2 active, v1 rejected.
+    let rekognition: ReturnType<typeof mockClient> | undefined;
+    const make = (): Target => {
+      const t = target();
+      rekognition = mockClient(t.clients.rekognition);
+      rekognition.on(DescribeProjectsCommand).resolves({ ProjectDescriptions: [{ ProjectArn: 'arn:aws:rekognition:eu-west-1:000000000000:project/pneumo-test/1' }] });
+      rekognition
+        .on(DescribeProjectVersionsCommand)
+        .resolvesOnce({ ProjectVersionDescriptions: [{ ProjectVersionArn: VERSION_ARN('v2'), Status: 'RUNNING' }], NextToken: 'page-2' })
+        .resolvesOnce({ ProjectVersionDescriptions: [{ ProjectVersionArn: VERSION_ARN('v1'), Status: 'RUNNING' }] });
+      return t;
+    };
+    const run = await cli(['model', 'status', '--format', 'json', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
+    expect(run.code).toBe(0);
+    expect(rekognition).toHaveReceivedCommandTimes(DescribeProjectVersionsCommand, 2);
+    expect(rekognition).toHaveReceivedNthCommandWith(DescribeProjectVersionsCommand, 2, { NextToken: 'page-2' });
+    const status = run.json() as ModelStatus;
+    expect(status.versions.find((v) => v.versionName === 'v1')).toMatchObject({ serviceStatus: 'RUNNING', active: false });
+    expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
+  });
+
   it('model status prints the monthly cost of always-on vs the stage serving window, from the stack description', async () => {
     const run = await cli(['model', 'status', '--format', 'json', '--price', '4']);
     const { monthlyCost } = run.json() as ModelStatus;

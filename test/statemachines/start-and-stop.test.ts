@@ -1,4 +1,12 @@
-import { DetectCustomLabelsCommand, RekognitionClient, ResourceInUseException, StartProjectVersionCommand, StopProjectVersionCommand } from '@aws-sdk/client-rekognition';
+import {
+  DescribeProjectVersionsCommand,
+  DetectCustomLabelsCommand,
+  InvalidPaginationTokenException,
+  RekognitionClient,
+  ResourceInUseException,
+  StartProjectVersionCommand,
+  StopProjectVersionCommand,
+} from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -11,7 +19,7 @@ import { startLocalDynamo } from '../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
 import { fixtureImage } from '../fixtures/images.js';
 import { NEXT_VERSION_ARN, VERSION_ARN } from '../fixtures/models.js';
-import { FakeRekognition } from '../fixtures/rekognition-service.js';
+import { FakeRekognition, versionArn } from '../fixtures/rekognition-service.js';
 import { serveObjects } from '../fixtures/s3-objects.js';
 import { loadDefinition, SUBSTITUTIONS } from '../fixtures/statemachines.js';
 import { createTables, deploy } from './harness.js';
@@ -281,6 +289,86 @@ describe('stop-model', () => {
     await put(tables.registry, { id: 'active', projectVersionArn: VERSION_ARN, versionName: LIVE, state: 'RUNNING' });
     fake.addVersion(LIVE, ['STOPPED'], {}, VERSION_ARN);
     expect(output(await deployment.run('stop-model', {}))).toMatchObject({ activeMarkedStopped: true });
+  });
+
+  describe('with more versions than one page', () => {
+    /** The stop machine with RecordOutcome's payloads captured. */
+    function recording(): { payloads: unknown[]; run: () => Promise<LocalExecution> } {
+      const payloads: unknown[] = [];
+      const recordArn = SUBSTITUTIONS.RecordOutcomeFunctionArn ?? '';
+      const record = deployment.targets.functions[recordArn];
+      if (!record) throw new Error('test: no RecordOutcome function');
+      const targets: LocalTargets = {
+        ...deployment.targets,
+        functions: {
+          ...deployment.targets.functions,
+          [recordArn]: (payload) => {
+            payloads.push(payload);
+            return record(payload);
+          },
+        },
+      };
+      return { payloads, run: () => runLocally(loadDefinition('stop-model'), {}, targets, { instant: true }) };
+    }
+
+    const none = (name: string, status: string): Record<string, string> => ({ projectVersionArn: versionArn(name), versionName: name, status, action: 'none' });
+
+    it('stops a running version on a later page and records the versions of every page', async () => {
+      await put(tables.registry, { id: 'active', projectVersionArn: VERSION_ARN, versionName: LIVE, state: 'RUNNING' });
+      fake.pageSize = 2;
+      fake.addVersion('v-a', ['STOPPED']);
+      fake.addVersion('v-b', ['TRAINING_FAILED']);
+      fake.addVersion(LIVE, ['RUNNING'], {}, VERSION_ARN);
+      fake.addVersion('v-c', ['TRAINING_COMPLETED']);
+      fake.addVersion('v-d', ['STOPPED']);
+      const { payloads, run } = recording();
+
+      const execution = await run();
+
+      expect(rekognitionMock).toHaveReceivedCommandTimes(StopProjectVersionCommand, 1);
+      expect(rekognitionMock).toHaveReceivedCommandWith(StopProjectVersionCommand, { ProjectVersionArn: VERSION_ARN });
+      expect(rekognitionMock).toHaveReceivedCommandWith(DescribeProjectVersionsCommand, { MaxResults: 100, NextToken: 'page-2' });
+      expect(rekognitionMock).toHaveReceivedCommandWith(DescribeProjectVersionsCommand, { MaxResults: 100, NextToken: 'page-4' });
+      expect(visits(execution, 'ListMoreVersions')).toBe(2);
+      expect(visits(execution, 'StopEach')).toBe(3);
+      const live = { projectVersionArn: VERSION_ARN, versionName: LIVE, status: 'STOPPED', action: 'stopped' };
+      // RecordOutcome gets a list of pages (the first one empty: see the StartPaging state) …
+      expect(payloads).toEqual([
+        {
+          outcome: 'STOPPED',
+          executionArn: execution.executionArn,
+          stopped: [[], [none('v-a', 'STOPPED'), none('v-b', 'TRAINING_FAILED')], [live, none('v-c', 'TRAINING_COMPLETED')], [none('v-d', 'STOPPED')]],
+        },
+      ]);
+      // … and the run ends with them as one list.
+      expect(output(execution)).toEqual({
+        activeMarkedStopped: true,
+        stopped: [none('v-a', 'STOPPED'), none('v-b', 'TRAINING_FAILED'), live, none('v-c', 'TRAINING_COMPLETED'), none('v-d', 'STOPPED')],
+      });
+      expect(await item(tables.registry, { id: 'active' })).toMatchObject({ state: 'STOPPED', projectVersionArn: VERSION_ARN });
+    });
+
+    it('ends with an empty list for a project without versions', async () => {
+      const execution = await deployment.run('stop-model', {});
+      expect(output(execution)).toEqual({ stopped: [], activeMarkedStopped: false });
+      expect(visits(execution, 'CollectLastPage')).toBe(1);
+    });
+
+    it('ends failed, without recording a stop, when a later page cannot be listed', async () => {
+      await put(tables.registry, { id: 'active', projectVersionArn: VERSION_ARN, versionName: LIVE, state: 'RUNNING' });
+      fake.pageSize = 1;
+      fake.addVersion('v-a', ['STOPPED']);
+      fake.addVersion(LIVE, ['RUNNING'], {}, VERSION_ARN);
+      fake.failNext('describeMoreVersions', new InvalidPaginationTokenException({ message: 'token expired', $metadata: { httpStatusCode: 400 } }));
+      const execution = await deployment.run('stop-model', {});
+      expect(failure(execution).error).toBe('Rekognition.InvalidPaginationTokenException');
+      expect(visits(execution, 'RecordStopFailed')).toBe(1);
+      expect(rekognitionMock).not.toHaveReceivedCommand(StopProjectVersionCommand);
+      expect(await item(tables.registry, { id: 'active' })).toMatchObject({
+        state: 'RUNNING',
+        lastStopError: expect.stringContaining('Rekognition.InvalidPaginationTokenException') as unknown,
+      });
+    });
   });
 
   it('ends failed and notes it on the registry when a version will not stop', async () => {

@@ -29,6 +29,8 @@ export interface StoppedVersion {
   readonly versionName: string;
   /** The version's status when the stop run last saw it. */
   readonly status: string;
+  /** What the stop run did: `stopped`, or `none` for a version that was not running. */
+  readonly action?: string;
 }
 
 export interface OutcomeRequest {
@@ -49,6 +51,8 @@ export interface OutcomeRecord {
   readonly cause: string;
   readonly lockReleased: boolean;
   readonly activeMarkedStopped: boolean;
+  /** The versions a stop run reported, as one list (the stop machine hands them over page by page). */
+  readonly stopped: readonly StoppedVersion[];
 }
 
 function str(value: unknown): string | undefined {
@@ -66,13 +70,24 @@ export function parseOutcomeRequest(event: unknown): OutcomeRequest {
   const error = isRecord(event.error)
     ? { Error: str(event.error.Error) ?? DEFAULT_ERRORS[outcome as Outcome], Cause: str(event.error.Cause) ?? '' }
     : undefined;
-  const stopped = Array.isArray(event.stopped)
-    ? event.stopped.filter(isRecord).flatMap((item): StoppedVersion[] => {
-        const arn = str(item.projectVersionArn);
-        return arn ? [{ projectVersionArn: arn, versionName: str(item.versionName) ?? '', status: str(item.status) ?? 'UNKNOWN' }] : [];
-      })
-    : [];
+  const stopped = Array.isArray(event.stopped) ? (event.stopped as unknown[]).flatMap(stoppedVersions) : [];
   return { outcome: outcome as Outcome, executionArn, versionName: str(event.versionName), error, stopped };
+}
+
+/**
+ * One entry of `stopped`: a version, or a page of them. The stop machine lists versions a page at a time and cannot
+ * concatenate lists in JSONPath, so it sends a list of pages; a flat list is accepted as well.
+ */
+function stoppedVersions(entry: unknown): StoppedVersion[] {
+  if (Array.isArray(entry)) return (entry as unknown[]).flatMap((item) => (isRecord(item) ? stoppedVersion(item) : []));
+  return isRecord(entry) ? stoppedVersion(entry) : [];
+}
+
+function stoppedVersion(item: Record<string, unknown>): StoppedVersion[] {
+  const arn = str(item.projectVersionArn);
+  if (!arn) return [];
+  const action = str(item.action);
+  return [{ projectVersionArn: arn, versionName: str(item.versionName) ?? '', status: str(item.status) ?? 'UNKNOWN', ...(action === undefined ? {} : { action }) }];
 }
 
 /**
@@ -135,5 +150,5 @@ export async function recordOutcome(deps: { readonly registry: TrainingRegistry;
   }
   // Conditional on this execution holding it: a no-op for every run but the retrain that took it.
   const lockReleased = await registry.releaseLock(request.executionArn);
-  return { outcome: request.outcome, versionName: versionName ?? null, error, cause, lockReleased, activeMarkedStopped };
+  return { outcome: request.outcome, versionName: versionName ?? null, error, cause, lockReleased, activeMarkedStopped, stopped: request.stopped };
 }

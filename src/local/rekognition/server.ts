@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { ApiError, invalidParameter, notFound } from './errors.js';
+import { newestFirst, oldestFirst, paginate } from './pagination.js';
 import { loadModel, trainedModelPredictor } from './predictor.js';
 import type { LoadedModel, Predictor } from './predictor.js';
 import { readObject, S3ReadError, TooLargeError, writeJson } from './s3.js';
@@ -88,6 +89,14 @@ function optionalNumber(body: Body, field: string, min: number, max: number): nu
     throw invalidParameter(`${field} must be a number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A name filter; sorted, so the same names in another order are the same query (and accept the same tokens). */
+function optionalNames(body: Body, field: string): string[] | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((n): n is string => typeof n === 'string')) throw invalidParameter(`${field} must be a list of names`);
+  return [...value].sort();
 }
 
 function s3Location(value: unknown, field: string): S3Location {
@@ -325,12 +334,12 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
     },
 
     DescribeProjects: (body) => {
-      const max = optionalNumber(body, 'MaxResults', 1, 100);
-      const names = body.ProjectNames;
-      if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) throw invalidParameter('ProjectNames must be a list of names');
+      const names = optionalNames(body, 'ProjectNames');
       const projects = state.projects.filter((p) => !names || names.includes(p.name));
+      const page = paginate('DescribeProjects', { MaxResults: body.MaxResults, NextToken: body.NextToken, filters: { names } }, projects, (p) => oldestFirst(p.createdAt, p.arn));
       return {
-        ProjectDescriptions: projects.slice(0, max ?? 100).map((p) => ({ ProjectArn: p.arn, CreationTimestamp: seconds(p.createdAt), Status: 'CREATED', Feature: 'CUSTOM_LABELS' })),
+        ProjectDescriptions: page.items.map((p) => ({ ProjectArn: p.arn, CreationTimestamp: seconds(p.createdAt), Status: 'CREATED', Feature: 'CUSTOM_LABELS' })),
+        ...(page.nextToken ? { NextToken: page.nextToken } : {}),
       };
     },
 
@@ -369,13 +378,11 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
 
     DescribeProjectVersions: (body) => {
       const project = projectByArn(requireString(body, 'ProjectArn'));
-      const max = optionalNumber(body, 'MaxResults', 1, 100);
-      const names = body.VersionNames;
-      if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) throw invalidParameter('VersionNames must be a list of names');
-      const versions = state.versions
-        .filter((v) => v.projectArn === project.arn && (!names || names.includes(v.versionName)))
-        .sort((a, b) => b.createdAt - a.createdAt);
-      return { ProjectVersionDescriptions: versions.slice(0, max ?? 100).map(describeVersion) };
+      const names = optionalNames(body, 'VersionNames');
+      const versions = state.versions.filter((v) => v.projectArn === project.arn && (!names || names.includes(v.versionName)));
+      const request = { MaxResults: body.MaxResults, NextToken: body.NextToken, filters: { project: project.arn, names } };
+      const page = paginate('DescribeProjectVersions', request, versions, (v) => newestFirst(v.createdAt, v.arn));
+      return { ProjectVersionDescriptions: page.items.map(describeVersion), ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
     },
 
     StartProjectVersion: (body) => {

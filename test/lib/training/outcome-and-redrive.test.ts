@@ -29,6 +29,34 @@ describe('parseOutcomeRequest', () => {
     });
   });
 
+  describe('stopped', () => {
+    const a = { projectVersionArn: 'arn:a', versionName: 'a', status: 'STOPPED', action: 'stopped' };
+    const b = { projectVersionArn: 'arn:b', versionName: 'b', status: 'TRAINING_COMPLETED', action: 'none' };
+    const c = { projectVersionArn: 'arn:c', versionName: 'c', status: 'STOPPED' };
+    const stopped = (value: unknown): unknown => parseOutcomeRequest({ outcome: 'STOPPED', executionArn: 'arn', stopped: value }).stopped;
+
+    it('accepts a flat list of versions', () => {
+      expect(stopped([a, b, c])).toEqual([a, b, c]);
+    });
+
+    it('flattens the list of pages the stop machine sends, empty pages included, in order', () => {
+      expect(stopped([[], [a, b], [c]])).toEqual([a, b, c]);
+      expect(stopped([[], []])).toEqual([]);
+      expect(stopped([[a], c])).toEqual([a, c]);
+    });
+
+    it('flattens one level only, and leaves out what is not a version', () => {
+      expect(stopped([[[a]], [b]])).toEqual([b]);
+      expect(stopped([['arn:a', 42, null], [{ versionName: 'no-arn' }], c])).toEqual([c]);
+      expect(stopped({ pages: [[a]] })).toEqual([]);
+    });
+
+    it('fills what a version lacks, and keeps no action it was not given', () => {
+      expect(stopped([[{ projectVersionArn: 'arn:x' }]])).toEqual([{ projectVersionArn: 'arn:x', versionName: '', status: 'UNKNOWN' }]);
+      expect(stopped([c])).toStrictEqual([c]);
+    });
+  });
+
   it('refuses an unknown outcome or a missing execution', () => {
     expect(() => parseOutcomeRequest({ outcome: 'DONE', executionArn: 'arn' })).toThrow(InvalidEventError);
     expect(() => parseOutcomeRequest({ outcome: 'FAILED' })).toThrow('needs executionArn');
