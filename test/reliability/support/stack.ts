@@ -2,20 +2,22 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import type { RecordOutcome } from '../../../src/lib/classify.js';
 import { decodeS3Key } from '../../../src/lib/s3-event.js';
 import type { DeadLetterRecord } from '../../../src/local/invoker.js';
 import type { RekognitionEmulatorOptions } from '../../../src/local/rekognition/index.js';
-import { LOCAL_CREDENTIALS } from '../../../src/local/s3.js';
 import { startLocalStack } from '../../../src/local/stack.js';
 import type { LocalStack } from '../../../src/local/stack.js';
 import { readTemplate } from '../../../src/local/template.js';
 import type { CfnTemplate } from '../../../src/local/template.js';
+import { localClients } from '../../fixtures/local-stack.js';
 import { SAMPLE_TRAINING } from './images.js';
 
 export const REGION = 'eu-west-1';
@@ -70,10 +72,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     template: options.template,
   });
-  const local = { region: REGION, credentials: LOCAL_CREDENTIALS };
-  const s3 = new S3Client({ ...local, endpoint: stack.endpoints.s3, forcePathStyle: true });
-  const sfn = new SFNClient({ ...local, endpoint: stack.endpoints.sfn });
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb }));
+  const { s3, sfn, documents } = localClients(stack);
   const bucket = stack.names.bucket;
   const resultsTable = stack.names.tables.ResultsTable ?? '';
   return {
