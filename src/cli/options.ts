@@ -101,3 +101,10 @@ export function datasetPrefix(value: string): string {
   }
   return text;
 }
+
+/** A reviewer's name as stored on each decision: printable, at most 200 characters. */
+export function reviewerName(value: string): string {
+  const text = value.trim();
+  if (text === '' || text.length > 200 || /[\p{Cc}]/u.test(text)) throw new InvalidArgumentError('Expected a name of 1–200 printable characters, e.g. dr-jones.');
+  return text;
+}

@@ -8,7 +8,7 @@ import type { ExitCode } from './errors.js';
 import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
-import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, status, versionName } from './options.js';
+import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName } from './options.js';
 import type { ResultStatus } from '../lib/outcomes.js';
 import { PROJECT_DIR, resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
@@ -18,6 +18,7 @@ import { datasetStats, datasetUpload } from './commands/dataset.js';
 import { modelStart, modelStatus, modelStop } from './commands/model.js';
 import { result, results } from './commands/results.js';
 import { retrain } from './commands/retrain.js';
+import { review } from './commands/review.js';
 import { submit } from './commands/submit.js';
 import { watch } from './commands/watch.js';
 
@@ -55,6 +56,7 @@ Examples:
   pneumo result ward-3/chest.jpeg
   pneumo retrain --min-f1 0.9 --wait               # exit 1 if training fails or the gate refuses
   pneumo model status --price 4                    # versions, F1, units, serving cost estimate
+  pneumo review                                    # the review page: look, confirm or correct, add to training
   pneumo --stage prod --region eu-west-1 model stop --wait
 
 Exit codes: 0 ok, 1 the operation failed, 2 bad arguments, 3 target unavailable
@@ -144,6 +146,29 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
           return await watch(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
         } finally {
           process.removeListener('SIGINT', stop);
+        }
+      }),
+    );
+
+  program
+    .command('review')
+    .description('a page on this machine (127.0.0.1) where a clinician looks at the X-rays, confirms or corrects the model with the keyboard and adds reviewed images to the training data; until Ctrl-C')
+    .option('--port <n>', 'port to serve on (default: a free one)', integerIn(1, 65_535))
+    .option('--no-open', 'only print the address; do not start a browser')
+    .option('--reviewer <name>', 'who decides, as stored on each result (default: the AWS caller\'s ARN; locally local:<user>)', reviewerName)
+    .action((options: { port?: number; open: boolean; reviewer?: string }, command: Command) =>
+      run(command, async (ctx) => {
+        const controller = new AbortController();
+        const stop = (): void => {
+          controller.abort();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          return await review(ctx, { ...options, signal: controller.signal });
+        } finally {
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
         }
       }),
     );

@@ -27,6 +27,8 @@ export interface TargetNames {
   readonly stateMachines: Readonly<Partial<Record<StateMachineRole, string>>>;
   /** The stage's schedules and inference units as the stack describes them; checked where it is used. */
   readonly servingSchedule: unknown;
+  /** The stage's review threshold (0–100) as the stack describes it; checked where it is used. */
+  readonly reviewThreshold?: unknown;
 }
 
 export type DeadLetters = { readonly kind: 'sqs'; readonly queueUrl: string } | { readonly kind: 'file'; readonly path: string };
@@ -107,6 +109,7 @@ export interface EndpointsFile {
     readonly stateMachines?: Readonly<Record<string, string>>;
     readonly projectName?: string;
     readonly servingSchedule?: unknown;
+    readonly reviewThreshold?: unknown;
   };
   readonly deadLetterFile?: string;
 }
@@ -184,6 +187,7 @@ export function localTarget(file: EndpointsFile, dataDir: string): Target {
       projectName: file.names.projectName,
       stateMachines,
       servingSchedule: file.names.servingSchedule,
+      reviewThreshold: file.names.reviewThreshold,
     },
     clients,
     deadLetters: { kind: 'file', path: file.deadLetterFile ?? join(dataDir, 'dead-letters.jsonl') },
@@ -220,6 +224,7 @@ export function awsTargetFromOutputs(stage: string, region: string, outputs: Sta
       projectName: outputs.ProjectName,
       stateMachines,
       servingSchedule: outputs.ServingSchedule,
+      reviewThreshold: outputs.ReviewThreshold,
     },
     clients,
     deadLetters: queueUrl ? { kind: 'sqs', queueUrl } : undefined,

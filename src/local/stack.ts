@@ -56,6 +56,8 @@ export interface LocalStack {
     readonly projectName: string | undefined;
     /** The stage's schedules and inference units (the stack's `ServingSchedule` output), for cost estimates. */
     readonly servingSchedule: ServingSchedule | undefined;
+    /** Top-label confidence below which classify answers NEEDS_REVIEW (the stack's `ReviewThreshold` output). */
+    readonly reviewThreshold: number | undefined;
   };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
   readonly emulator: RekognitionEmulator;
@@ -281,6 +283,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (!bucket) throw new TemplateError('the template has no bucket');
   const projectName = template.Outputs?.ProjectName?.Value;
   const servingSchedule = template.Outputs?.ServingSchedule?.Value;
+  const reviewThreshold = Number(template.Outputs?.ReviewThreshold?.Value);
   return {
     endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url },
     names: {
@@ -289,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stateMachines: Object.fromEntries(Object.keys(stateMachines).map((id) => [id, names[id] ?? id])),
       projectName: typeof projectName === 'string' ? projectName : undefined,
       servingSchedule: servingSchedule === undefined ? undefined : parseServingSchedule(servingSchedule),
+      reviewThreshold: Number.isFinite(reviewThreshold) ? reviewThreshold : undefined,
     },
     invokers,
     emulator,
