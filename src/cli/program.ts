@@ -241,7 +241,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     );
   dataset
     .command('stats')
-    .description('images and bytes per label under training/ and testing/')
+    .description('images and bytes per label under training/ and testing/, and how many came from the review page')
     .addOption(formatOption())
     .action((options: { format: Format }, command: Command) => run(command, (ctx) => datasetStats(ctx, options)));
 

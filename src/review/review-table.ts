@@ -86,8 +86,11 @@ function segmentQuery(table: string, segment: Segment, filter: WorklistFilter, o
   }
   if (segment.confidence !== undefined) {
     values[':cf'] = segment.confidence.from;
-    values[':ct'] = segment.confidence.to;
-    conditions.push(segment.confidence.to >= 100 ? 'confidence >= :cf' : 'confidence >= :cf AND confidence < :ct');
+    if (segment.confidence.to >= 100) conditions.push('confidence >= :cf');
+    else {
+      values[':ct'] = segment.confidence.to;
+      conditions.push('confidence >= :cf AND confidence < :ct');
+    }
   }
   if (filter.prefix !== undefined) {
     values[':p'] = filter.prefix;

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DATASET_ROOTS } from '../../lib/training/input.js';
+import { isFromReview } from '../../review/images.js';
 import type { CommandContext } from '../context.js';
 import { eachLimited } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -243,11 +244,13 @@ export interface LabelCount {
   readonly label: string;
   readonly images: number;
   readonly bytes: number;
+  /** Of `images`, those a reviewer added from the review page (`training/<LABEL>/from-review/`). */
+  readonly fromReview: number;
 }
 
-/** `pneumo dataset stats`: images per label under training/ and testing/, from an S3 listing. */
+/** `pneumo dataset stats`: images per label under training/ and testing/ (and how many came from review), from an S3 listing. */
 export async function datasetStats(ctx: CommandContext, options: { readonly format: Format }): Promise<ExitCode> {
-  const counts = new Map<string, LabelCount & { images: number; bytes: number }>();
+  const counts = new Map<string, LabelCount & { images: number; bytes: number; fromReview: number }>();
   let other = 0;
   for (const root of DATASET_ROOTS) {
     for (const [key, object] of await listExisting(ctx.target, root)) {
@@ -259,9 +262,10 @@ export async function datasetStats(ctx: CommandContext, options: { readonly form
       }
       const label = rest.slice(0, slash);
       const id = `${root}${label}`;
-      const entry = counts.get(id) ?? { prefix: root, label, images: 0, bytes: 0 };
+      const entry = counts.get(id) ?? { prefix: root, label, images: 0, bytes: 0, fromReview: 0 };
       entry.images += 1;
       entry.bytes += object.size;
+      if (isFromReview(key)) entry.fromReview += 1;
       counts.set(id, entry);
     }
   }
@@ -273,6 +277,7 @@ export async function datasetStats(ctx: CommandContext, options: { readonly form
       { header: 'label', value: (r) => r.label },
       { header: 'images', value: (r) => r.images },
       { header: 'bytes', value: (r) => r.bytes },
+      { header: 'from_review', value: (r) => r.fromReview },
     ]));
   } else if (rows.length === 0) {
     ctx.io.err(`no training or testing images in s3://${ctx.target.names.bucket}/ (pneumo dataset upload <dir>)`);
@@ -282,6 +287,7 @@ export async function datasetStats(ctx: CommandContext, options: { readonly form
       { header: 'LABEL', value: (r) => r.label },
       { header: 'IMAGES', value: (r) => String(r.images), align: 'right' },
       { header: 'SIZE', value: (r) => bytes(r.bytes), align: 'right' },
+      { header: 'FROM REVIEW', value: (r) => String(r.fromReview), align: 'right' },
     ]));
   }
   if (other > 0) ctx.io.err(`${other} other object(s) under ${DATASET_ROOTS.join(' and ')} are not <LABEL>/ images and are not used for training`);
