@@ -149,6 +149,10 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
       case 'GET /app.js':
         send(response, 200, 'text/javascript; charset=utf-8', assets.script);
         return;
+      case 'GET /favicon.ico':
+        response.writeHead(204, SECURITY_HEADERS);
+        response.end();
+        return;
       case 'GET /app.css':
         send(response, 200, 'text/css; charset=utf-8', assets.style);
         return;

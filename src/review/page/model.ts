@@ -46,13 +46,20 @@ function confusionCard(view: ModelView): HTMLElement {
 }
 
 function histogramCard(view: ModelView): HTMLElement {
-  const { bins, sample, binWidth } = view.histogram;
+  const { sample, binWidth } = view.histogram;
+  // From 30 points below the threshold (or the lowest answer) to 100: where the decisions are.
+  const lowestAnswer = view.histogram.bins.find((b) => b.classified + b.needsReview > 0)?.from ?? 0;
+  const start = Math.max(0, Math.floor(Math.min(lowestAnswer, (view.threshold ?? 50) - 30) / binWidth) * binWidth);
+  const bins = view.histogram.bins.filter((b) => b.from >= start);
   const width = 560;
   const height = 200;
   const left = 36;
+  const right = 16;
   const bottom = 24;
   const max = Math.max(1, ...bins.map((b) => b.classified + b.needsReview));
-  const barWidth = (width - left) / bins.length;
+  const plot = width - left - right;
+  const barWidth = plot / Math.max(1, bins.length);
+  const xOf = (confidence: number): number => left + ((confidence - start) / (100 - start)) * plot;
   const chart = svg('svg', { class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Confidence histogram' });
   const y = (count: number): number => ((height - bottom - 8) * count) / max;
   bins.forEach((bin, index) => {
@@ -61,14 +68,14 @@ function histogramCard(view: ModelView): HTMLElement {
     const classified = y(bin.classified);
     chart.append(svg('rect', { class: 'needs', x: x + 1, y: height - bottom - needs, width: barWidth - 2, height: needs }));
     chart.append(svg('rect', { class: 'classified', x: x + 1, y: height - bottom - needs - classified, width: barWidth - 2, height: classified }));
-    if (bin.from % 20 === 0) chart.append(svg('text', { x, y: height - 8 }, String(bin.from)));
+    if (bin.from % 10 === 0) chart.append(svg('text', { x, y: height - 8, 'text-anchor': 'middle' }, String(bin.from)));
   });
-  chart.append(svg('text', { x: width - 14, y: height - 8 }, '100'));
+  chart.append(svg('text', { x: xOf(100), y: height - 8, 'text-anchor': 'end' }, '100'));
   chart.append(svg('text', { x: 0, y: 14 }, String(max)));
   if (view.threshold !== null) {
-    const x = left + (view.threshold / 100) * (width - left);
+    const x = xOf(view.threshold);
     chart.append(svg('line', { class: 'threshold', x1: x, x2: x, y1: 4, y2: height - bottom }));
-    chart.append(svg('text', { x: x + 4, y: 14 }, `review threshold ${view.threshold}`));
+    chart.append(svg('text', { x: x - 4, y: 14, 'text-anchor': 'end' }, `review threshold ${view.threshold}`));
   }
   const legend = h('p', { className: 'legend' }, [
     h('span', {}, [h('span', { className: 'swatch classified' }), document.createTextNode('at or above the threshold')]),
