@@ -136,7 +136,9 @@ export class ReviewTable {
       const segment = request.segments[segmentIndex];
       if (!segment) break;
       const input = segmentQuery(this.table, segment, request.filter, request.onlyCopyable === true);
-      const response = await this.documents.send(new QueryCommand({ ...input, Limit: QUERY_LIMIT, ExclusiveStartKey: startKey }));
+      // Without a filter every item read is shown: read exactly what the page still needs.
+      const readLimit = input.FilterExpression === undefined ? request.limit - items.length : QUERY_LIMIT;
+      const response = await this.documents.send(new QueryCommand({ ...input, Limit: readLimit, ExclusiveStartKey: startKey }));
       read += response.ScannedCount ?? 0;
       const found = (response.Items ?? []) as Row[];
       const room = request.limit - items.length;
