@@ -399,6 +399,14 @@ describe('outputs', () => {
     expect(outputTarget(template, 'ClassifyFunctionName')).toBe(CLASSIFY);
   });
 
+  it('gives the review page the same review threshold classify applies', () => {
+    const environment = objectAt(objectAt(resource(template, CLASSIFY, 'AWS::Lambda::Function').Properties, 'Environment'), 'Variables');
+    // CloudFormation hands every output back as a string (cfn-lint accepts the number the framework writes).
+    const threshold = template.Outputs.ReviewThreshold?.Value;
+    expect(typeof threshold === 'number' ? String(threshold) : threshold).toBe(environment.REVIEW_THRESHOLD);
+    expect(threshold).toBe(80);
+  });
+
   it('describes the serving schedule the CLI prices, as valid JSON matching the schedules deployed', () => {
     const schedule = parseServingSchedule(template.Outputs.ServingSchedule?.Value);
     const stop = resource(template, 'StopModelSchedule', 'AWS::Scheduler::Schedule').Properties;
