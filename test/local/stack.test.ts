@@ -42,6 +42,7 @@ describe('local stack: S3 upload → classify handler → results table', () => 
     expect(stack.names.bucket).toBe('pneumo-ci-000000000000-eu-west-1');
     expect(Object.keys(stack.names.tables).sort()).toEqual(['RegistryTable', 'ResultsTable']);
     expect(stack.names.servingSchedule).toMatchObject({ stopEnabled: true, minInferenceUnits: 1 });
+    expect(stack.names.reviewThreshold).toBe(80);
   });
 
   it('classifies an upload with an encoded key; with no model it waits as PENDING', async () => {
