@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Readable } from 'node:stream';
+import { versionNameOfArn } from '../cli/results-view.js';
 import { ReviewRequestError } from './errors.js';
 import { contentTypeOf, ReviewImages } from './images.js';
 import type { ItemView, ModelView } from './api-types.js';
@@ -38,11 +39,6 @@ function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function versionName(arn: string | null): string | null {
-  if (!arn) return null;
-  return /\/version\/([^/]+)\/\d+$/.exec(arn)?.[1] ?? arn;
-}
-
 export function labelsOf(row: Row): { name: string; confidence: number }[] {
   if (!Array.isArray(row.labels)) return [];
   return row.labels.flatMap((entry: unknown) => {
@@ -77,7 +73,7 @@ export class ReviewService {
       label: str(row.label),
       confidence: num(row.confidence),
       labels: labelsOf(row),
-      modelVersion: versionName(str(row.modelVersionArn)),
+      modelVersion: versionNameOfArn(str(row.modelVersionArn)),
       arrivedAt: str(row.eventTime),
       answeredAt: str(row.processedAt),
       sequencer: str(row.sequencer) ?? '',
