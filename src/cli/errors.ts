@@ -57,6 +57,10 @@ export function describeError(error: unknown): { readonly message: string; reado
   if (CREDENTIAL_ERRORS.has(error.name)) {
     return { message: `AWS credentials are missing or not valid (${firstLine(error.message)}); configure them as the AWS SDK expects (AWS_PROFILE, aws configure, SSO)`, exitCode: EXIT.unavailable };
   }
+  if (error.name === 'NoSuchBucket') {
+    const bucket = (error as { BucketName?: unknown }).BucketName;
+    return { message: `the bucket${typeof bucket === 'string' ? ` ${bucket}` : ''} does not exist: is the stack deployed (or the local stack running) with this stage and region?`, exitCode: EXIT.unavailable };
+  }
   if (/region is missing/i.test(error.message)) {
     return { message: 'no AWS region: pass --region or set AWS_REGION', exitCode: EXIT.unavailable };
   }
