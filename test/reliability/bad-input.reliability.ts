@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fixtureImage } from '../fixtures/images.js';
+import { dicomHeader, fixtureImage, largeMetadataJpeg } from '../fixtures/images.js';
 import {
   bmp,
   cmykJpeg,
@@ -94,6 +94,8 @@ const CASES: readonly Case[] = [
   // The row keeps the stored dimensions (the header's), not the displayed ones after rotation.
   { kind: 'EXIF-rotated JPEG (orientation 6)', key: 'inbox/matrix/rotated.jpeg', body: exifRotatedJpeg, expect: { status: 'ANSWERED', width: 160, height: 96, format: 'jpeg' } },
   { kind: 'JPEG with 180 KB of metadata before its frame', key: 'inbox/matrix/metadata.jpeg', body: () => fixtureImage('metadata-heavy.jpeg'), expect: { status: 'ANSWERED', width: 224, height: 224 } },
+  { kind: 'JPEG with a 1.3 MB ICC profile before its frame', key: 'inbox/matrix/large-icc.jpeg', body: largeMetadataJpeg, expect: { status: 'ANSWERED', width: 224, height: 224 } },
+  { kind: 'DICOM file named .jpeg', key: 'inbox/matrix/scan.jpeg', body: dicomHeader, expect: { status: 'REJECTED', reason: 'dicom-not-supported', detail: /^DICOM file: export it as PNG or JPEG$/ } },
 ];
 
 let harness: Harness;
