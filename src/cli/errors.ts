@@ -4,11 +4,11 @@
  */
 export const EXIT = {
   ok: 0,
-  /** The operation ran and failed: training failed, the gate refused, a result is missing, a file was refused. */
+  /** The operation ran and failed: training failed, the gate refused, a result is missing, a file was refused or unreadable. */
   failed: 1,
   /** Bad arguments (commander's usage errors and ours). */
   usage: 2,
-  /** No target to talk to: no credentials, stack not deployed, local stack not running. */
+  /** No target to talk to: no credentials, stack or bucket not there, local stack not running. */
   unavailable: 3,
 } as const;
 

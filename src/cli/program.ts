@@ -59,8 +59,8 @@ Examples:
   pneumo review                                    # the review page: look, confirm or correct, add to training
   pneumo --stage prod --region eu-west-1 model stop --wait
 
-Exit codes: 0 ok, 1 the operation failed, 2 bad arguments, 3 target unavailable
-(no credentials, stack not deployed, local stack not running).`;
+Exit codes: 0 ok, 1 the operation failed (a file refused or unreadable included), 2 bad arguments,
+3 target unavailable (no credentials, stack or bucket not there, local stack not running).`;
 
 /**
  * Builds the `pneumo` program. Actions store their exit code in `state` instead of exiting, so the same program
