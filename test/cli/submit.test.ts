@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectCandidates, submit } from '../../src/cli/commands/submit.js';
+import { answersUpload, collectCandidates, submit } from '../../src/cli/commands/submit.js';
 import type { Submission } from '../../src/cli/commands/submit.js';
 import type { Target } from '../../src/cli/target.js';
 import { eachLimited } from '../../src/cli/context.js';
@@ -275,6 +275,28 @@ describe('pneumo submit --wait matches its own row', () => {
     const { code, views } = await raceUpload('inbox/versioned/chest.jpeg', { ETag: '"same"', VersionId: 'v2' }, { eTag: 'same', objectVersionId: 'v2', sequencer: '0000000000000003' });
     expect(code).toBe(0);
     expect(views).toEqual([expect.objectContaining({ key: 'inbox/versioned/chest.jpeg', label: 'NORMAL' })]);
+  });
+});
+
+describe('answersUpload', () => {
+  const upload: Submission = { file: 'f.jpeg', key: 'inbox/f.jpeg', outcome: 'uploaded', eTag: 'e1' };
+  const row = (fields: Record<string, unknown>): Record<string, unknown> => ({ status: 'CLASSIFIED', eTag: 'e1', ...fields });
+
+  it('compares S3\'s own values only: the sequencer, else the event time, and never a processedAt', () => {
+    const earlier = { sequencer: '0000000000000005', eventTime: '2026-12-01T10:00:00.000Z' };
+    expect(answersUpload(row({ sequencer: '0000000000000006', processedAt: '2000-01-01T00:00:00.000Z' }), upload, earlier)).toBe(true);
+    expect(answersUpload(row({ sequencer: '0000000000000005', processedAt: '2999-01-01T00:00:00.000Z' }), upload, earlier)).toBe(false);
+    expect(answersUpload(row({ eventTime: '2026-12-01T10:00:01.000Z' }), upload, { eventTime: earlier.eventTime })).toBe(true);
+    expect(answersUpload(row({ eventTime: earlier.eventTime }), upload, { eventTime: earlier.eventTime })).toBe(false);
+    expect(answersUpload(row({ eTag: 'other', sequencer: '0000000000000009' }), upload, earlier)).toBe(false);
+    expect(answersUpload(row({ sequencer: '0000000000000001' }), upload, undefined)).toBe(true);
+  });
+
+  it('waits past a retry in progress, and decides by version id when the bucket gave one', () => {
+    expect(answersUpload(row({ status: 'FAILED', reason: 'retryable-error' }), upload, undefined)).toBe(false);
+    const versioned: Submission = { ...upload, versionId: 'v2' };
+    expect(answersUpload(row({ objectVersionId: 'v2' }), versioned, { sequencer: 'FFFFFFFFFFFFFFFF' })).toBe(true);
+    expect(answersUpload(row({ objectVersionId: 'v1', sequencer: 'FFFFFFFFFFFFFFFFFF' }), versioned, undefined)).toBe(false);
   });
 });
 
