@@ -17,7 +17,8 @@ const imageKey = z
   .min(7)
   .max(1024)
   .refine((key) => key.startsWith('inbox/') && !key.endsWith('/'), 'must be an image key under inbox/');
-const isoTime = z.iso.datetime({ offset: true });
+/** Normalised to UTC: the indexes sort on processedAt's UTC strings, which an offset time would compare wrongly as text. */
+const isoTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
 const label = z.string().regex(LABEL_NAME, 'must be a label name (letters, digits, "_" or "-")');
 
 export const worklistQuerySchema = z
