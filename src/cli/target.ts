@@ -14,7 +14,7 @@ import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `npm start` / `pneumo local up` keep the local stack's data and its endpoints file by default. */
 export const DEFAULT_LOCAL_DIR = join(PROJECT_DIR, '.pneumo-local');
-/** s3rver accepts only these; the other local servers accept anything. */
+/** The local S3 accepts only these (src/local/s3.ts); the other local servers accept anything. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export type StateMachineRole = 'trainAndDeploy' | 'startModel' | 'stopModel';

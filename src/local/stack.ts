@@ -17,8 +17,8 @@ import { AsyncInvoker } from './invoker.js';
 import { listenOnLoopback } from './listen.js';
 import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
+import type { ObjectCreated, VersioningStatus } from './s3.js';
 import { notificationRecord, notificationRules, ruleMatches, SequencerClock, singleRecordEvent } from './s3-notifications.js';
-import type { ObjectCreated } from './s3-notifications.js';
 import { NotificationJournal } from './notification-journal.js';
 import type { JournalEntry } from './notification-journal.js';
 import { ensureTables, tableDefinitions } from './tables.js';
@@ -86,6 +86,12 @@ function localBuckets(template: CfnTemplate): [string, string][] {
     const name = resource.Properties?.BucketName;
     return typeof name === 'string' ? [[logicalId, name]] : [];
   });
+}
+
+/** A bucket's versioning as the template deploys it (the inbox bucket is versioned; classify relies on it). */
+function versioningOf(template: CfnTemplate, logicalId: string): VersioningStatus {
+  const status = (template.Resources[logicalId]?.Properties?.VersioningConfiguration as { Status?: unknown } | undefined)?.Status;
+  return status === 'Enabled' || status === 'Suspended' ? status : 'Unversioned';
 }
 
 /** Names the template's intrinsics may refer to, as they exist locally. */
@@ -201,7 +207,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (rule.bucketLogicalId !== bucketId || !ruleMatches(rule, object.eventName, object.key)) continue;
       // One record per event, like S3: a sequencer per matching configuration keeps duplicates detectable.
       const event = singleRecordEvent(notificationRecord(object, sequencers.next(), options.region, `${rule.functionLogicalId}-${rule.suffix}`));
-      // Journaled before s3rver acknowledges the upload (it emits the event first), as S3 queues before it answers.
+      // Journaled before the local S3 answers the PUT (it calls this first), as S3 queues before it answers.
       const entry = { id: journal.queued(rule.functionLogicalId, event), functionLogicalId: rule.functionLogicalId, event };
       if (ready) submit(entry);
       else waitingForHandlers.push(entry);
@@ -210,7 +216,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = await startLocalS3({
     port: options.ports.s3,
     directory: join(options.dataDir, 's3'),
-    buckets: localBuckets(template).map(([, name]) => name),
+    buckets: localBuckets(template).map(([logicalId, name]) => ({ name, versioning: versioningOf(template, logicalId) })),
+    region: options.region,
     onObjectCreated: deliver,
   });
 
