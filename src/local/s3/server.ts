@@ -159,6 +159,11 @@ async function send(response: ServerResponse, reply: Reply, requestId: string): 
   }
 }
 
+/** The client closed the connection mid-request: nothing to report, nobody to answer. */
+function clientWentAway(error: unknown): boolean {
+  return error instanceof Error && ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || error.message === 'aborted');
+}
+
 /**
  * A focused S3 on loopback for the local stack: path-style, versioned buckets, literal keys, listings of any
  * size. Every request is answered: a failure is an S3 error document, never a crash.
@@ -189,7 +194,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       reply = await router.route({ method, ...target, headers: incoming.headers, body: incoming });
     } catch (error) {
       const s3Error = error instanceof S3Error ? error : internalError();
-      if (!(error instanceof S3Error)) process.emitWarning(`local S3: ${method} ${rawUrl.slice(0, 200)} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      if (!(error instanceof S3Error) && !clientWentAway(error)) process.emitWarning(`local S3: ${method} ${rawUrl.slice(0, 200)} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
       reply = errorReply(s3Error, rawUrl.split('?')[0] ?? '/', requestId, method !== 'HEAD');
       if (incoming.readable) response.setHeader('connection', 'close');
     }
