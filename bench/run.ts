@@ -14,7 +14,7 @@ import { fixed, printSummary, PROJECT_DIR, writeResult } from './common.js';
 import type { SummaryLine } from './common.js';
 import { estimateMonthlyCost, scheduleFromTemplate } from '../src/lib/cost.js';
 
-const PARTS = ['pipeline', 'handler', 'coldstart', 'model', 'cost'] as const;
+const PARTS = ['pipeline', 'handler', 'coldstart', 'model', 'cli-training', 'cost'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `npx tsx bench/run.ts [--only ${PARTS.join('|')}] [--quick] [--price-per-unit-hour USD] [--data DIR] [--runs N]
@@ -22,7 +22,7 @@ const USAGE = `npx tsx bench/run.ts [--only ${PARTS.join('|')}] [--quick] [--pri
   --only P               run one part (repeatable: --only pipeline --only cost)
   --quick                a smoke run: fewer images, records and runs, a subset of the model data
   --price-per-unit-hour  Rekognition Custom Labels inference price (default 4 USD)
-  --data DIR             chest-xray training split for the model part (default /work/shared/data/chest-xray/train or DATA_DIR)
+  --data DIR             chest-xray training split for the model and cli-training parts (default /work/shared/data/chest-xray/train or DATA_DIR)
   --runs N               fresh-process imports per bundle in the cold-start part (default 31, quick 5)`;
 
 const { values } = parseArgs({
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const log = (line: string): void => {
     console.log(line);
   };
-  const needsPackage = parts.some((p) => p === 'pipeline' || p === 'coldstart' || p === 'cost');
+  const needsPackage = parts.some((p) => p === 'pipeline' || p === 'coldstart' || p === 'cost' || p === 'cli-training');
   const pkg = needsPackage ? await packaged() : undefined;
   let failed = false;
   try {
@@ -118,6 +118,15 @@ async function runPart(part: Part, context: PartContext): Promise<SummaryLine[]>
           figure: window?.scenario === 'scheduled-window' ? 'scheduled window' : 'window if started by hand (start schedule off)',
           value: `$${window?.monthlyCostMin.toFixed(0)}/month (${window?.hoursPerMonth} h, ${Math.round(estimate.windowFraction * 100)} % of always-on)`,
         },
+      ];
+    }
+    case 'cli-training': {
+      const { runCliTrainingBench } = await import('./cli-training.js');
+      const result = await runCliTrainingBench({ template: template(), data: values.data, log });
+      await writeResult('cli-training', result);
+      return [
+        { part, figure: `pneumo dataset upload (${result.images} images, local S3)`, value: `${result.uploadSeconds} s, ${result.uploadPerSecond} images/s` },
+        { part, figure: 'pneumo retrain --wait (PrepareDataset … promote)', value: `${result.status} in ${result.retrainSeconds} s, F1 ${result.f1?.toFixed(3) ?? 'n/a'}` },
       ];
     }
     case 'pipeline': {

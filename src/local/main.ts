@@ -22,7 +22,7 @@ const POSITIVE_LABEL = 'PNEUMONIA';
 
 const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--retrain]
 
-Runs pneumo on this machine: S3 (s3rver), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
+Runs pneumo on this machine: S3 (our local S3), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
 production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
 classifies the bundled inbox sample, prints a summary, then keeps running for your uploads until Ctrl-C.
 

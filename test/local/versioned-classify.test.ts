@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RecordOutcome } from '../../src/lib/classify.js';
 import { notificationRecord } from '../../src/local/s3-notifications.js';
 import { fixtureImage } from '../fixtures/images.js';
+import type { FixtureImage } from '../fixtures/images.js';
 import { startTestStack } from '../fixtures/local-stack.js';
 import type { TestStack } from '../fixtures/local-stack.js';
 
@@ -30,7 +31,7 @@ afterAll(async () => {
 const bucket = (): string => testStack.stack.names.bucket;
 const table = (): string => testStack.stack.names.tables.ResultsTable ?? '';
 
-async function upload(key: string, image: string): Promise<string> {
+async function upload(key: string, image: FixtureImage): Promise<string> {
   const { VersionId } = await testStack.s3.send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: fixtureImage(image) }));
   await testStack.stack.idle();
   if (!VersionId) throw new Error('the local bucket is versioned: every PUT has a VersionId');

@@ -200,8 +200,8 @@ describe('process killed mid-batch and restarted', () => {
     // A PUT the client saw succeed is stored whole.
     expect(keys.filter((key) => confirmed.has(key) && state.get(key) !== 'whole')).toEqual([]);
     const stored = keys.filter((key) => state.get(key) === 'whole');
-    // s3rver writes an object's data, checksum and metadata files one after the other; the restart removed what
-    // a kill cut between them (src/local/s3-repair.ts), so nothing reads torn and the prefix lists again.
+    // The local S3 answers a PUT only once its bytes and its log line are on disk; the restart removed what a kill
+    // cut short before that (src/local/s3/catalog.ts), so nothing reads torn and the prefix lists again.
     expect(keys.filter((key) => state.get(key)?.startsWith('torn')).map((key) => `${key}: ${state.get(key) ?? ''}`)).toEqual([]);
     // Whatever the S3 underneath removed at start (s3rver: a write the kill cut short) was never acknowledged.
     const removedKeys = removedAtStart.map((warning) => /^removed s3:\/\/[^/]+\/(.+?), /.exec(warning)?.[1] ?? warning);
@@ -210,7 +210,7 @@ describe('process killed mid-batch and restarted', () => {
     expect(listed.KeyCount).toBe(stored.length);
 
     // What the kill lost: an acknowledged upload with no row and no dead letter. An object stored whole whose PUT
-    // was never acknowledged may lack its notification (the kill fell between s3rver's write and its event);
+    // was never acknowledged may lack its notification (the kill fell between the local S3's write and its event);
     // its client never saw success and sends it again, as with S3.
     const deadLettered = new Set((await stack.deadLetters()).flatMap(deadLetterKeys));
     const answered = stored.filter((key) => ANSWERED.includes(rows.get(key)?.status ?? ''));
