@@ -8,14 +8,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS } from '../local/credentials.js';
 import { ENDPOINTS_FILE } from '../local/endpoints-file.js';
 import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 
 export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `npm start` / `pneumo local up` keep the local stack's data and its endpoints file by default. */
 export const DEFAULT_LOCAL_DIR = join(PROJECT_DIR, '.pneumo-local');
-/** The local S3 accepts only these (src/local/s3.ts); the other local servers accept anything. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export type StateMachineRole = 'trainAndDeploy' | 'startModel' | 'stopModel';
 

@@ -1,16 +1,12 @@
+import { LOCAL_CREDENTIALS } from './credentials.js';
 import { startS3Server } from './s3/server.js';
 import type { S3Server } from './s3/server.js';
 import type { VersioningStatus } from './s3/catalog.js';
 import type { ObjectCreated } from './s3/objects.js';
 
+export { LOCAL_CREDENTIALS } from './credentials.js';
 export type { ObjectCreated } from './s3/objects.js';
 export type { VersioningStatus } from './s3/catalog.js';
-
-/**
- * The local stack's credentials (S3RVER/S3RVER, what the stack has always used, so existing shells and scripts
- * keep working). The local S3 refuses any other access key; DynamoDB and the emulator accept any.
- */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export type LocalS3 = S3Server;
 

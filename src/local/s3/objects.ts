@@ -213,33 +213,41 @@ export class ObjectOperations {
     if (replaced?.blob) await this.blobs.remove(replaced.blob);
   }
 
+  /**
+   * A new version of `key`: its bytes written to a new blob by `write` (the upload noted as begun first, so a
+   * restart can name it if a kill cuts it short), then committed, then announced: synchronously, before the
+   * caller answers the request.
+   */
+  private async create(
+    bucket: BucketState,
+    key: string,
+    eventName: 'ObjectCreated:Put' | 'ObjectCreated:Copy',
+    write: (blob: string) => Promise<Pick<ObjectVersion, 'size' | 'etag' | 'checksum' | 'headers' | 'metadata'>>,
+  ): Promise<ObjectVersion> {
+    const blob = BlobStore.newId();
+    this.catalog.begin(bucket.name, key, blob);
+    let written;
+    try {
+      written = await write(blob);
+    } catch (error) {
+      this.catalog.abort(blob);
+      throw error;
+    }
+    const version: ObjectVersion = { versionId: Catalog.newVersionId(bucket), deleteMarker: false, blob, lastModified: Date.now(), ...written };
+    await this.commit(bucket, key, version);
+    this.onObjectCreated({ bucket: bucket.name, key, eventName, size: version.size, eTag: version.etag, versionId: versionHeader(bucket, version.versionId)['x-amz-version-id'] });
+    return version;
+  }
+
   async put(request: S3Request): Promise<Reply> {
     const bucket = this.bucket(request.bucket);
     const key = checkKey(request.key);
     const placement = placementHeaders(request);
     const described = describedBy(request);
-    const blob = BlobStore.newId();
-    this.catalog.begin(bucket.name, key, blob);
-    let body;
-    try {
-      body = await storeBody(request.body, request.headers, this.blobs, blob);
-    } catch (error) {
-      this.catalog.abort(blob);
-      throw error;
-    }
-    const version: ObjectVersion = {
-      versionId: Catalog.newVersionId(bucket),
-      deleteMarker: false,
-      blob,
-      size: body.size,
-      etag: body.md5,
-      lastModified: Date.now(),
-      headers: { ...described.headers, ...placement },
-      metadata: described.metadata,
-      checksum: body.checksum,
-    };
-    await this.commit(bucket, key, version);
-    this.onObjectCreated({ bucket: bucket.name, key, eventName: 'ObjectCreated:Put', size: version.size, eTag: version.etag, versionId: versionHeader(bucket, version.versionId)['x-amz-version-id'] });
+    const version = await this.create(bucket, key, 'ObjectCreated:Put', async (blob) => {
+      const body = await storeBody(request.body, request.headers, this.blobs, blob);
+      return { size: body.size, etag: body.md5, checksum: body.checksum, headers: { ...described.headers, ...placement }, metadata: described.metadata };
+    });
     return {
       status: 200,
       headers: {
@@ -283,27 +291,11 @@ export class ObjectOperations {
       directive === 'REPLACE'
         ? describedBy(request)
         : { headers: Object.fromEntries(Object.entries(from.headers).filter(([name]) => !name.startsWith('x-amz-server-side-encryption') && name !== 'x-amz-storage-class')), metadata: from.metadata };
-    const blob = BlobStore.newId();
-    this.catalog.begin(bucket.name, key, blob);
-    try {
-      await this.blobs.copy(from.blob as string, blob);
-    } catch (error) {
-      this.catalog.abort(blob);
-      throw error;
-    }
-    const version: ObjectVersion = {
-      versionId: Catalog.newVersionId(bucket),
-      deleteMarker: false,
-      blob,
-      size: from.size,
-      etag: from.etag,
-      lastModified: Date.now(),
-      headers: { ...described.headers, ...placement },
-      metadata: described.metadata,
-      checksum: from.checksum,
-    };
-    await this.commit(bucket, key, version);
-    this.onObjectCreated({ bucket: bucket.name, key, eventName: 'ObjectCreated:Copy', size: version.size, eTag: version.etag, versionId: versionHeader(bucket, version.versionId)['x-amz-version-id'] });
+    const original = from;
+    const version = await this.create(bucket, key, 'ObjectCreated:Copy', async (blob) => {
+      await this.blobs.copy(original.blob as string, blob);
+      return { size: original.size, etag: original.etag, checksum: original.checksum, headers: { ...described.headers, ...placement }, metadata: described.metadata };
+    });
     return {
       status: 200,
       headers: {
