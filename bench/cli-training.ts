@@ -13,7 +13,7 @@ import type { UploadReport } from '../src/cli/commands/dataset.js';
 import { runCli } from '../src/cli/program.js';
 import { writeEndpointsFile } from '../src/local/endpoints-file.js';
 import { startLocalStack } from '../src/local/stack.js';
-import type { CfnTemplate } from '../src/local/template.js';
+import { packageTemplate } from '../src/local/template.js';
 import { PROJECT_DIR } from './common.js';
 
 export interface CliTrainingResult {
@@ -23,11 +23,15 @@ export interface CliTrainingResult {
   readonly retrainSeconds: number;
   readonly f1: number | null;
   readonly status: string;
+  readonly error: string | null;
+  readonly cause: string | null;
 }
 
-export async function runCliTrainingBench(options: { readonly template: CfnTemplate; readonly data: string; readonly log: (line: string) => void }): Promise<CliTrainingResult> {
+export async function runCliTrainingBench(options: { readonly data: string; readonly log: (line: string) => void }): Promise<CliTrainingResult> {
   if (!existsSync(options.data)) throw new Error(`${options.data} is missing: the cli-training part needs the chest-xray training split (--data DIR)`);
   const dataDir = await mkdtemp(join(tmpdir(), 'pneumo-bench-cli-'));
+  // The local stage, as `npm start` runs it: its polls are seconds, not the deployed stages' minutes.
+  const { template } = await packageTemplate({ projectDir: PROJECT_DIR, stage: 'local', region: 'eu-west-1', outDir: join(dataDir, 'package') });
   const stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir,
@@ -36,7 +40,7 @@ export async function runCliTrainingBench(options: { readonly template: CfnTempl
     rekognition: { port: 0 },
     retryDelayMs: 0,
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-    template: options.template,
+    template,
   });
   const lines: string[] = [];
   const cli = async (argv: string[]): Promise<{ code: number; seconds: number; text: string }> => {
@@ -56,7 +60,7 @@ export async function runCliTrainingBench(options: { readonly template: CfnTempl
     options.log(`  dataset upload: ${uploaded.uploaded} images in ${upload.seconds.toFixed(1)} s`);
     const retrain = await cli(['retrain', '--wait', '--version-name', 'bench-cli', '-f', 'json']);
     const report = JSON.parse(retrain.text) as RetrainReport;
-    options.log(`  retrain --wait: ${report.status} in ${retrain.seconds.toFixed(1)} s, F1 ${report.f1?.toFixed(3) ?? 'n/a'}`);
+    options.log(`  retrain --wait: ${report.status} in ${retrain.seconds.toFixed(1)} s, F1 ${report.f1?.toFixed(3) ?? 'n/a'}${report.error ? ` (${report.error}: ${report.cause ?? ''})` : ''}`);
     return {
       images: uploaded.uploaded,
       uploadSeconds: Math.round(upload.seconds * 10) / 10,
@@ -64,6 +68,8 @@ export async function runCliTrainingBench(options: { readonly template: CfnTempl
       retrainSeconds: Math.round(retrain.seconds * 10) / 10,
       f1: report.f1,
       status: report.status,
+      error: report.error,
+      cause: report.cause,
     };
   } finally {
     await stack.stop();

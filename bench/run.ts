@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const log = (line: string): void => {
     console.log(line);
   };
-  const needsPackage = parts.some((p) => p === 'pipeline' || p === 'coldstart' || p === 'cost' || p === 'cli-training');
+  const needsPackage = parts.some((p) => p === 'pipeline' || p === 'coldstart' || p === 'cost');
   const pkg = needsPackage ? await packaged() : undefined;
   let failed = false;
   try {
@@ -122,7 +122,7 @@ async function runPart(part: Part, context: PartContext): Promise<SummaryLine[]>
     }
     case 'cli-training': {
       const { runCliTrainingBench } = await import('./cli-training.js');
-      const result = await runCliTrainingBench({ template: template(), data: values.data, log });
+      const result = await runCliTrainingBench({ data: values.data, log });
       await writeResult('cli-training', result);
       return [
         { part, figure: `pneumo dataset upload (${result.images} images, local S3)`, value: `${result.uploadSeconds} s, ${result.uploadPerSecond} images/s` },
