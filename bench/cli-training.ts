@@ -31,7 +31,8 @@ export async function runCliTrainingBench(options: { readonly data: string; read
   if (!existsSync(options.data)) throw new Error(`${options.data} is missing: the cli-training part needs the chest-xray training split (--data DIR)`);
   const dataDir = await mkdtemp(join(tmpdir(), 'pneumo-bench-cli-'));
   // The local stage, as `npm start` runs it: its polls are seconds, not the deployed stages' minutes.
-  const { template } = await packageTemplate({ projectDir: PROJECT_DIR, stage: 'local', region: 'eu-west-1', outDir: join(dataDir, 'package') });
+  const { template, outDir } = await packageTemplate({ projectDir: PROJECT_DIR, stage: 'local', region: 'eu-west-1' });
+  await rm(outDir, { recursive: true, force: true });
   const stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir,
