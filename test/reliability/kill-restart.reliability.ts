@@ -203,7 +203,7 @@ describe('process killed mid-batch and restarted', () => {
     // The local S3 answers a PUT only once its bytes and its log line are on disk; the restart removed what a kill
     // cut short before that (src/local/s3/catalog.ts), so nothing reads torn and the prefix lists again.
     expect(keys.filter((key) => state.get(key)?.startsWith('torn')).map((key) => `${key}: ${state.get(key) ?? ''}`)).toEqual([]);
-    // Whatever the S3 underneath removed at start (s3rver: a write the kill cut short) was never acknowledged.
+    // Whatever the S3 underneath removed at start (an upload the kill cut short) was never acknowledged.
     const removedKeys = removedAtStart.map((warning) => /^removed s3:\/\/[^/]+\/(.+?), /.exec(warning)?.[1] ?? warning);
     expect(removedKeys.filter((key) => confirmed.has(key) || !key.startsWith(PREFIX))).toEqual([]);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: PREFIX }));
