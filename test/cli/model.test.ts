@@ -12,6 +12,7 @@ import type { RetrainReport } from '../../src/cli/commands/retrain.js';
 import { retrainInput } from '../../src/cli/commands/retrain.js';
 import { runCli } from '../../src/cli/program.js';
 import type { Target } from '../../src/cli/target.js';
+import { stateEntered } from '../../src/local/sfn-history.js';
 import { startLocalSfn } from '../../src/local/sfn-server.js';
 import type { LocalSfn, MachineRunner } from '../../src/local/sfn-server.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
@@ -81,7 +82,7 @@ describe('pneumo model and retrain', () => {
     const machine = (arn: string): { definition: StateMachineDefinition; run: MachineRunner } => ({
       definition: DEFINITION,
       run: (input, execution) => {
-        inputs.push({ machine: arn, name: execution.name, input });
+        inputs.push({ machine: arn, name: execution.executionName, input });
         const runner = runners[arn];
         if (!runner) throw new Error(`no runner for ${arn}`);
         return runner(input, execution);
@@ -211,9 +212,9 @@ describe('pneumo model and retrain', () => {
   it('model start --wait runs the start state machine with the given input and follows it to the end', async () => {
     const release = deferred();
     runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
-      execution.onStateEntered('PlanStart');
+      execution.onEvent(stateEntered('PlanStart', 'Task', {}));
       await release.promise;
-      execution.onStateEntered('Promote');
+      execution.onEvent(stateEntered('Promote', 'Task', {}));
       return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { versionName: 'v2' }, states: ['PlanStart', 'Promote'] };
     };
     const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); } });
@@ -242,8 +243,8 @@ describe('pneumo model and retrain', () => {
 
   it('retrain --wait names the execution train-<version>, then reports F1, per-label metrics and the gate', async () => {
     runners[ARN.train] = async (input, execution): Promise<LocalExecution> => {
-      execution.onStateEntered('PrepareDataset');
-      execution.onStateEntered('Evaluate');
+      execution.onEvent(stateEntered('PrepareDataset', 'Task', {}));
+      execution.onEvent(stateEntered('Evaluate', 'Task', {}));
       await putRegistry({
         id: 'version#v7',
         versionName: 'v7',
