@@ -319,6 +319,17 @@ function zeroed(definition: StateMachineDefinition, type: 'Wait' | 'Retry'): Rec
   return Object.fromEntries(names.map((name) => [name, 0]));
 }
 
+// Validating a definition (asl-validator) costs far more than running a short one; a definition is validated once.
+const machines = new WeakMap<StateMachineDefinition, StateMachine>();
+function compiled(definition: StateMachineDefinition): StateMachine {
+  let machine = machines.get(definition);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
 /** Runs nested machines in-process from the targets, when no Step Functions endpoint records them. */
 function inProcessStarter(targets: LocalTargets, options: LocalRunOptions): NestedStarter {
   return ({ stateMachineArn, name, input }) => {
@@ -352,7 +363,7 @@ export async function runLocally(definition: StateMachineDefinition, input: unkn
     inFlight: new Set(),
     startExecution: options.startExecution ?? inProcessStarter(targets, options),
   };
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = compiled(definition);
   const execution = machine.run(toJson(input), {
     overrides: {
       taskResourceLocalHandlers: localTaskHandlers(definition, targets, context),
