@@ -12,7 +12,7 @@ import type { RetrainReport } from '../../src/cli/commands/retrain.js';
 import { retrainInput } from '../../src/cli/commands/retrain.js';
 import { runCli } from '../../src/cli/program.js';
 import type { Target } from '../../src/cli/target.js';
-import { stateEntered } from '../../src/local/sfn-history.js';
+import { stateEntered, taskSubmitted } from '../../src/local/sfn-history.js';
 import { startLocalSfn } from '../../src/local/sfn-server.js';
 import type { LocalSfn, MachineRunner } from '../../src/local/sfn-server.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
@@ -271,6 +271,27 @@ describe('pneumo model and retrain', () => {
     const again = await cli(['retrain', '--version-name', 'v7']);
     expect(again.code).toBe(1);
     expect(again.stderr[0]).toMatch(/model version "v7" was already requested/);
+  });
+
+  it('retrain --wait shows the state of the start-model execution its StartModel Task runs', async () => {
+    const started = deferred();
+    runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('WaitForStart', 'Wait', {}));
+      await started.promise;
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: {}, states: [] };
+    };
+    runners[ARN.train] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('StartModel', 'Task', {}));
+      const child = execution.startExecution({ stateMachineArn: ARN.start, name: undefined, input: {} });
+      execution.onEvent(taskSubmitted({ kind: 'service', resourceType: 'states', resource: 'startExecution.sync:2', region: 'eu-west-1' }, { ExecutionArn: child.executionArn }));
+      await child.done;
+      await putRegistry({ id: 'version#v9', versionName: 'v9', status: 'DEPLOYED', outcome: 'DEPLOYED', f1: 0.9, gate: { decision: 'ACCEPTED', reasons: [] } });
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { outcome: 'DEPLOYED', versionName: 'v9' }, states: [] };
+    };
+    const run = await cli(['retrain', '--version-name', 'v9', '--wait'], { onSleep: () => { started.resolve(); } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('retrain v9: StartModel › WaitForStart · 0s');
+    expect(inputs.map((i) => i.machine)).toEqual([ARN.train, ARN.start]);
   });
 
   it('retrain --wait exits 1 when the gate refuses, with the reasons in the report', async () => {
