@@ -72,7 +72,7 @@ describe('local stack lifecycle', () => {
   it('retrains through StartExecution: trains, gates, starts, promotes and re-drives the waiting image', async () => {
     const execution = await execute('TrainAndDeployStateMachine', 'train-v1', { versionName: 'v1', minF1: 0.5, minPneumoniaRecall: 0.5 });
     expect(execution).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'DEPLOYED', versionName: 'v1' } });
-    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: execution.executionArn }));
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: execution.executionArn, maxResults: 1000 }));
     const entered = (history: typeof events): string[] => history.flatMap((event) => (event.stateEnteredEventDetails?.name ? [event.stateEnteredEventDetails.name] : []));
     expect(entered(events)).toEqual(expect.arrayContaining(['PrepareDataset', 'CreateModelVersion', 'DescribeTraining', 'Evaluate', 'StartModel', 'RecordDeployed']));
     // StartModel ran start-model as an execution of its own, as the service does: listed, with its own history.
