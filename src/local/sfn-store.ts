@@ -35,7 +35,7 @@ type Line =
   | { readonly op: 'record'; readonly record: ExecutionRecord }
   | { readonly op: 'start'; readonly record: ExecutionRecord }
   | { readonly op: 'event'; readonly arn: string; readonly event: HistoryEventBody }
-  | { readonly op: 'end'; readonly arn: string; readonly end: ExecutionEnd; readonly stopDate: number };
+  | { readonly op: 'end'; readonly arn: string; readonly end: ExecutionEnd; readonly event: HistoryEventBody };
 
 export class ExecutionStoreError extends Error {
   override readonly name = 'ExecutionStoreError';
@@ -54,7 +54,7 @@ function isRecord(value: unknown): value is ExecutionRecord {
 
 function parseLine(text: string, file: string, lineNumber: number): Line {
   const fail = (why: string, cause?: unknown): ExecutionStoreError => new ExecutionStoreError(`${file} line ${lineNumber}: ${why}`, { cause });
-  let line: Partial<Record<'op' | 'record' | 'arn' | 'event' | 'end' | 'stopDate', unknown>>;
+  let line: Partial<Record<'op' | 'record' | 'arn' | 'event' | 'end', unknown>>;
   try {
     line = JSON.parse(text) as typeof line;
   } catch (cause) {
@@ -66,8 +66,8 @@ function parseLine(text: string, file: string, lineNumber: number): Line {
   }
   if (typeof line.arn !== 'string') throw fail('arn is missing');
   if (line.op === 'event' && typeof line.event === 'object' && line.event !== null) return { op: 'event', arn: line.arn, event: line.event as HistoryEventBody };
-  if (line.op === 'end' && typeof line.end === 'object' && line.end !== null && typeof line.stopDate === 'number') {
-    return { op: 'end', arn: line.arn, end: line.end as ExecutionEnd, stopDate: line.stopDate };
+  if (line.op === 'end' && typeof line.end === 'object' && line.end !== null && typeof line.event === 'object' && line.event !== null) {
+    return { op: 'end', arn: line.arn, end: line.end as ExecutionEnd, event: line.event as HistoryEventBody };
   }
   throw fail(`unknown or incomplete op ${JSON.stringify(line.op)}`);
 }
@@ -106,8 +106,8 @@ export class ExecutionStore {
         }
         const record = records.get(line.arn);
         if (!record) throw new ExecutionStoreError(`${file} line ${index + 1}: no execution ${line.arn}`);
-        if (line.op === 'event') record.events.push(line.event);
-        else Object.assign(record, line.end, { stopDate: line.stopDate });
+        record.events.push(line.event);
+        if (line.op === 'end') Object.assign(record, line.end, { stopDate: line.event.timestamp });
       });
     }
     const interrupted: ExecutionRecord[] = [];
@@ -147,10 +147,10 @@ export class ExecutionStore {
     record.events.push(event);
   }
 
-  /** Records how the execution ended and its last history event. */
+  /** Records how the execution ended with its last history event, in one line: a kill keeps both or neither. */
   end(record: ExecutionRecord, end: ExecutionEnd, event: HistoryEventBody): void {
-    this.append(record, event);
-    this.write({ op: 'end', arn: record.executionArn, end, stopDate: event.timestamp });
+    this.write({ op: 'end', arn: record.executionArn, end, event });
+    record.events.push(event);
     Object.assign(record, end, { stopDate: event.timestamp });
   }
 
