@@ -19,7 +19,7 @@ export interface ExecutionEnd {
  * The state the execution is in now: the newest StateEntered event of its history. While that state is a Task
  * running another state machine (`startExecution.sync`), the state of that execution too: `StartModel › Promote`.
  */
-async function currentState(ctx: CommandContext, executionArn: string, depth = 0): Promise<string | undefined> {
+export async function currentState(ctx: CommandContext, executionArn: string, depth = 0): Promise<string | undefined> {
   // Newest first and only a page: a training polls for hours, and its full history is thousands of events.
   const { events = [] } = await ctx.target.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
   const entered = events.findIndex((event) => event.stateEnteredEventDetails?.name !== undefined);

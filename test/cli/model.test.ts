@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -152,7 +153,8 @@ describe('pneumo model and retrain', () => {
       ['v1', 'REJECTED', 'RUNNING', 'REJECTED', false],
     ]);
     expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
-    expect(status.training).toEqual({ versionName: 'v3', executionArn: 'x', acquiredAt: null, expiresAt: null });
+    expect(status.training).toEqual({ versionName: 'v3', executionArn: 'x', acquiredAt: null, expiresAt: null, executionStatus: null, state: null });
+    expect(run.stderr.join('\n')).toMatch(/could not ask Step Functions about the retrain x \(InvalidArn: /);
 
     const table = await cli(['model', 'status', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
     expect(table.stdout).toContain('serving cost   $8.00 (2.00 h × 1 unit(s) × $4.00/unit-hour, running now; an estimate, not a bill)');
@@ -179,6 +181,28 @@ describe('pneumo model and retrain', () => {
     const status = run.json() as ModelStatus;
     expect(status.versions.find((v) => v.versionName === 'v1')).toMatchObject({ serviceStatus: 'RUNNING', active: false });
     expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
+  });
+
+  it('model status shows the state the retrain holding the lock is in, and calls a lock whose execution ended stale', async () => {
+    const finish = deferred();
+    runners[ARN.train] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('WaitForTraining', 'Wait', {}));
+      await finish.promise;
+      return { status: 'FAILED', executionArn: execution.executionArn, error: 'States.Runtime', cause: 'gone', states: [] };
+    };
+    const t = target();
+    const { executionArn } = await t.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: ARN.train, name: 'train-v10', input: '{}' }));
+    t.close();
+    await putRegistry({ id: 'lock#training', versionName: 'v10', executionArn, acquiredAt: '2026-11-25T10:00:00.000Z', expiresAt: '2026-11-25T13:00:00.000Z' });
+    const running = await cli(['model', 'status']);
+    expect(running.stdout).toContain(`retraining     v10 since 2026-11-25T10:00:00.000Z, in WaitForTraining (${String(executionArn)})`);
+    expect(running.stderr.join('\n')).not.toMatch(/training lock belongs/);
+
+    finish.resolve();
+    await sfn.idle();
+    const stale = await cli(['model', 'status', '-f', 'json']);
+    expect((stale.json() as ModelStatus).training).toMatchObject({ versionName: 'v10', executionStatus: 'FAILED', state: 'WaitForTraining' });
+    expect(stale.stderr).toContain(`note: the training lock belongs to ${String(executionArn)}, which is FAILED (States.Runtime): no retrain can start until it expires at 2026-11-25T13:00:00.000Z`);
   });
 
   it('model status prints the monthly cost of always-on vs the stage serving window, from the stack description', async () => {
