@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -86,6 +86,11 @@ describe('local stack lifecycle', () => {
     expect(JSON.parse(child.input ?? '{}')).toMatchObject({ AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: execution.executionArn });
     const { events: childEvents = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: childArn, maxResults: 1000 }));
     expect(entered(childEvents)).toEqual(expect.arrayContaining(['PlanStart', 'StartModel', 'Promote', 'Redrive']));
+    // The machine as deployed: the file with the stack's substitutions filled, and its role from the template.
+    const machine = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: stack.names.stateMachines.TrainAndDeployStateMachine }));
+    expect(JSON.parse(machine.definition ?? '')).toEqual(stack.stateMachines.TrainAndDeployStateMachine);
+    expect(machine.definition).not.toMatch(/\$\{[A-Za-z]+\}/);
+    expect(machine.roleArn).toMatch(/^arn:aws:iam::000000000000:role\/.+/);
     const { Item: active } = await documents.send(new GetCommand({ TableName: stack.names.tables.RegistryTable ?? '', Key: { id: 'active' } }));
     expect(active).toMatchObject({ versionName: 'v1', state: 'RUNNING' });
     // The image that waited was classified by the re-drive after promotion.
