@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecordOutcome } from '../lib/classify.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
@@ -101,15 +101,30 @@ async function train(stack: LocalStack, s3: S3Client): Promise<boolean> {
   const started = Date.now();
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: `train-${versionName}`, input: JSON.stringify({ versionName }) }));
   console.log(`Training model version ${versionName}: ${String(executionArn)}`);
-  let shown = 0;
-  const showProgress = async (): Promise<void> => {
-    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
-    for (const event of events.slice(shown)) {
-      const state = event.stateEnteredEventDetails?.name;
-      if (state) console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${state}`);
+  // Each execution's last event shown; the executions its Tasks start (start-model) are followed too.
+  const followed = new Map<string, { readonly prefix: string; lastId: number }>([[executionArn ?? '', { prefix: '', lastId: 0 }]]);
+  let polling = Promise.resolve();
+  const poll = async (): Promise<void> => {
+    const entered: { readonly at: number; readonly line: string }[] = [];
+    for (const [arn, position] of followed) {
+      let state = '';
+      for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn: arn })) {
+        for (const event of page.events ?? []) {
+          state = event.stateEnteredEventDetails?.name ?? state;
+          if ((event.id ?? 0) <= position.lastId) continue;
+          position.lastId = event.id ?? position.lastId;
+          const at = event.timestamp?.getTime() ?? Date.now();
+          if (event.stateEnteredEventDetails?.name) entered.push({ at, line: `  ${((at - started) / 1000).toFixed(1).padStart(6)} s  ${position.prefix}${state}` });
+          const nested = event.taskSubmittedEventDetails?.resource?.startsWith('startExecution.sync') ? (JSON.parse(event.taskSubmittedEventDetails.output ?? '{}') as { ExecutionArn?: string }).ExecutionArn : undefined;
+          if (nested && !followed.has(nested)) followed.set(nested, { prefix: `${position.prefix}${state} › `, lastId: 0 });
+        }
+      }
     }
-    shown = events.length;
+    // Parent and nested execution interleaved as they ran.
+    for (const { line } of entered.sort((a, b) => a.at - b.at)) console.log(line);
   };
+  // One poll at a time, so that no event is shown twice.
+  const showProgress = (): Promise<void> => (polling = polling.then(poll));
   const progress = setInterval(() => void showProgress(), 500);
   try {
     await stack.idle();
@@ -136,7 +151,8 @@ Try (credentials S3RVER/S3RVER, any region works locally):
   aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
   aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb get-item --table-name ${results} --key '{"imageKey":{"S":"inbox/my-xray.jpeg"}}'
   aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name byStatus \\
-      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'`);
+      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'
+  aws --endpoint-url ${stack.endpoints.sfn} stepfunctions list-executions --state-machine-arn ${stack.names.stateMachines[TRAIN_AND_DEPLOY] ?? ''}`);
 }
 
 async function main(): Promise<number> {

@@ -118,6 +118,10 @@ function localNames(template: CfnTemplate, region: string): Record<string, strin
     names[`${id}.Arn`] = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`;
     names[`${id}.QueueName`] = name;
   }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::IAM::Role')) {
+    const name = typeof resource.Properties?.RoleName === 'string' ? resource.Properties.RoleName : id;
+    names[`${id}.Arn`] = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${name}`;
+  }
   for (const [id] of resourcesOfType(template, 'AWS::KMS::Key')) {
     names[id] = 'local-key';
     names[`${id}.Arn`] = `arn:aws:kms:${region}:${LOCAL_ACCOUNT_ID}:key/local-key`;
@@ -263,8 +267,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   }
   const stateMachines: Record<string, StateMachineDefinition> = {};
+  const roleArns: Record<string, string> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
     const properties = resource.Properties ?? {};
+    const roleArn = resolveIntrinsics(properties.RoleArn, names);
+    if (typeof roleArn === 'string') roleArns[names[logicalId] ?? logicalId] = roleArn;
     const substitutions = resolveIntrinsics(properties.DefinitionSubstitutions ?? {}, names) as Record<string, unknown>;
     const definitionText = typeof properties.DefinitionString === 'string' ? properties.DefinitionString : JSON.stringify(properties.Definition);
     stateMachines[logicalId] = substituteDefinition(definitionText, Object.fromEntries(Object.entries(substitutions).map(([k, v]) => [k, String(v)])));
@@ -274,11 +281,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const targets = { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn };
   const sfn = await startLocalSfn({
     port: options.ports.sfn,
-    stateFile: join(options.dataDir, 'executions.json'),
+    stateFile: join(options.dataDir, 'executions.jsonl'),
     machines: Object.fromEntries(
       Object.entries(stateMachinesByArn).map(([arn, definition]) => [
         arn,
-        { definition, run: (input, execution) => runLocally(definition, input, targets, execution) },
+        { definition, roleArn: roleArns[arn], run: (input, execution) => runLocally(definition, input, targets, execution) },
       ]),
     ),
   });

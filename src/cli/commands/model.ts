@@ -1,6 +1,6 @@
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { estimateMonthlyCost, parseServingSchedule } from '../../lib/cost.js';
 import type { CostEstimate } from '../../lib/cost.js';
 import { ACTIVE_MODEL_ID } from '../../lib/model-registry.js';
@@ -10,7 +10,7 @@ import { EXIT, OperationFailedError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { Format } from '../format.js';
 import { decimal, duration, printJson, printLines, renderCsv, renderTable } from '../format.js';
-import { consoleLink, followExecution } from '../follow.js';
+import { consoleLink, currentState, followExecution } from '../follow.js';
 import { gateOf, getRegistryItem, listVersionItems, num, str } from '../registry-view.js';
 import type { Item } from '../registry-view.js';
 import { stateMachineArn } from '../target.js';
@@ -59,7 +59,15 @@ export interface VersionView {
 export interface ModelStatus {
   readonly active: ActiveView | null;
   /** The retrain holding the training lock, if one runs (or died without releasing it; the lock then expires). */
-  readonly training: { readonly versionName: string; readonly executionArn: string | null; readonly acquiredAt: string | null; readonly expiresAt: string | null } | null;
+  readonly training: {
+    readonly versionName: string;
+    readonly executionArn: string | null;
+    readonly acquiredAt: string | null;
+    readonly expiresAt: string | null;
+    /** The execution's status and the state it is in, as Step Functions reports them (null when it cannot be asked). */
+    readonly executionStatus: string | null;
+    readonly state: string | null;
+  } | null;
   readonly versions: readonly VersionView[];
   /** Monthly inference cost, always-on vs the stage's serving window, at the given price. */
   readonly monthlyCost: CostEstimate | null;
@@ -141,6 +149,20 @@ async function serviceVersions(ctx: CommandContext, notes: string[]): Promise<Ma
   }
 }
 
+/** Where the retrain holding the lock is; a lock whose execution ended is stale (it is released when it expires). */
+async function retrainRun(ctx: CommandContext, executionArn: string, expiresAt: string | undefined, notes: string[]): Promise<{ status: string | undefined; state: string | undefined } | undefined> {
+  try {
+    const [described, state] = await Promise.all([ctx.target.clients.sfn.send(new DescribeExecutionCommand({ executionArn })), currentState(ctx, executionArn)]);
+    if (described.status !== 'RUNNING') {
+      notes.push(`the training lock belongs to ${executionArn}, which is ${String(described.status)}${described.error ? ` (${described.error})` : ''}: no retrain can start until it expires at ${expiresAt ?? '?'}`);
+    }
+    return { status: described.status, state };
+  } catch (error) {
+    notes.push(`could not ask Step Functions about the retrain ${executionArn} (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`);
+    return undefined;
+  }
+}
+
 export async function modelStatusData(ctx: CommandContext, price: number): Promise<ModelStatus> {
   const notes: string[] = [];
   const [active, lock, items, service] = await Promise.all([
@@ -150,8 +172,17 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
     serviceVersions(ctx, notes),
   ]);
   const lockedVersion = str(lock, 'versionName');
+  const lockArn = str(lock, 'executionArn');
+  const run = lockedVersion && lockArn ? await retrainRun(ctx, lockArn, str(lock, 'expiresAt'), notes) : undefined;
   const training = lockedVersion
-    ? { versionName: lockedVersion, executionArn: str(lock, 'executionArn') ?? null, acquiredAt: str(lock, 'acquiredAt') ?? null, expiresAt: str(lock, 'expiresAt') ?? null }
+    ? {
+        versionName: lockedVersion,
+        executionArn: lockArn ?? null,
+        acquiredAt: str(lock, 'acquiredAt') ?? null,
+        expiresAt: str(lock, 'expiresAt') ?? null,
+        executionStatus: run?.status ?? null,
+        state: run?.state ?? null,
+      }
     : null;
   const activeName = str(active, 'versionName');
   const byName = new Map<string, Item>(items.flatMap((item) => (typeof item.versionName === 'string' ? [[item.versionName, item]] : [])));
@@ -255,7 +286,8 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
     printLines(ctx.io, lines);
   }
   if (status.training) {
-    ctx.io.out(`retraining     ${status.training.versionName} since ${status.training.acquiredAt ?? '?'} (${status.training.executionArn ?? 'execution unknown'})`);
+    const where = status.training.state ? `, in ${status.training.state}` : '';
+    ctx.io.out(`retraining     ${status.training.versionName} since ${status.training.acquiredAt ?? '?'}${where} (${status.training.executionArn ?? 'execution unknown'})`);
   }
   if (status.versions.length > 0) {
     ctx.io.out('');
