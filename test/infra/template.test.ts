@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServingSchedule } from '../../src/lib/cost.js';
+import { packageTemplate } from '../../src/local/template.js';
 import {
   actionStrings,
   allPolicyStatements,
@@ -19,7 +20,7 @@ import {
   resourcesOfType,
   STAGE,
 } from './template.js';
-import type { CfnTemplate, FoundStatement, Json, PackagedService } from './template.js';
+import type { CfnTemplate, FoundStatement, Json, JsonObject, PackagedService } from './template.js';
 
 /*
  * Packages the service once (osls + serverless-esbuild, offline) and checks the CloudFormation template and
@@ -28,19 +29,23 @@ import type { CfnTemplate, FoundStatement, Json, PackagedService } from './templ
 
 let packaged: PackagedService;
 let template: CfnTemplate;
+/** The same stack packaged with the optional features a stage turns on (image expiry, alarm e-mail). */
+let retaining: CfnTemplate;
 
 const scratch: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   packaged = packagedService();
   template = packaged.template;
-});
+  retaining = (await packageTemplate({ projectDir: REPO_ROOT, stage: STAGE, region: 'eu-west-1', params: OPTIONAL_FEATURES })).template as CfnTemplate;
+}, 120_000);
 
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 const ACCOUNT_FOR_CI = '000000000000';
+const OPTIONAL_FEATURES = { inboxRetentionDays: '30', alarmEmail: 'operators@example.org' };
 const BUCKET_NAME = `pneumo-${STAGE}-${ACCOUNT_FOR_CI}-eu-west-1`;
 const CLASSIFY = 'ClassifyLambdaFunction';
 const CLASSIFY_ROLE = 'ClassifyRole';
@@ -139,24 +144,114 @@ describe('inbox bucket', () => {
     expect(tlsDeny).toBeDefined();
     if (!tlsDeny) return;
     expect(tlsDeny.Principal).toBe('*');
-    expect(actionStrings(tlsDeny.Action)).toEqual(
-      expect.arrayContaining(['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket']),
-    );
+    expect(tlsDeny.Action).toBe('s3:*');
     expect(renderedResources(tlsDeny).sort()).toEqual([`\${${INBOX_BUCKET}.Arn}`, `\${${INBOX_BUCKET}.Arn}/*`]);
   });
 });
 
 describe('stack key', () => {
-  it('rotates, has the stage alias and lets the account administer it', () => {
+  function keyStatements(): JsonObject[] {
+    return asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((s) => objectAt(s));
+  }
+  function bySid(sid: string): JsonObject {
+    const found = keyStatements().find((statement) => statement.Sid === sid);
+    if (!found) throw new Error(`no key policy statement ${sid}`);
+    return found;
+  }
+
+  it('rotates, has the stage alias and gives the account root AWS\'s default kms:*', () => {
     const key = resource(template, stackKey(), 'AWS::KMS::Key').Properties;
     expect(key.EnableKeyRotation).toBe(true);
     const aliases = resourcesOfType(template, 'AWS::KMS::Alias');
     expect(aliases.map(([, alias]) => alias.Properties)).toEqual([{ AliasName: `alias/pneumo-${STAGE}`, TargetKeyId: { Ref: stackKey() } }]);
-    const root = asArray(objectAt(key, 'KeyPolicy').Statement)
-      .map((s) => objectAt(s))
-      .find((statement) => render(objectAt(statement, 'Principal').AWS) === 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
-    expect(root?.Effect).toBe('Allow');
-    expect(actionStrings(root?.Action)).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:Decrypt', 'kms:ScheduleKeyDeletion']));
+    const root = keyStatements().find((statement) => isObject(statement.Principal) && render(statement.Principal.AWS) === 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
+    expect(root).toMatchObject({ Effect: 'Allow', Action: 'kms:*', Resource: '*' });
+    expect(root?.Condition).toBeUndefined();
+  });
+
+  it('denies scheduling its deletion to every principal but the named break-glass role', () => {
+    const guard = bySid('DenyKeyDeletionExceptBreakGlass');
+    expect(guard).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+    expect(render(objectAt(guard.Condition, 'StringNotEquals')['aws:PrincipalArn'])).toBe(
+      `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/pneumo-${STAGE}-key-break-glass`,
+    );
+    // Nothing else in the policy may Deny what an operator needs to administer the key.
+    expect(keyStatements().filter((statement) => statement.Effect === 'Deny')).toHaveLength(1);
+  });
+
+  it('lets CloudWatch Logs use it only for this stage\'s log groups (the encryption-context condition)', () => {
+    const logs = bySid('CloudWatchLogsEncryptsStageLogGroups');
+    expect(logs.Effect).toBe('Allow');
+    expect(render(objectAt(logs.Principal).Service)).toBe('logs.${AWS::Region}.amazonaws.com');
+    expect(actionStrings(logs.Action)).toEqual(expect.arrayContaining(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+    const arns = asArray(objectAt(logs.Condition, 'ArnLike')['kms:EncryptionContext:aws:logs:arn']).map(render);
+    expect(arns.sort()).toEqual([
+      `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/pneumo-${STAGE}-*`,
+      `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/vendedlogs/states/pneumo-${STAGE}-*`,
+    ]);
+  });
+
+  it('encrypts every log group of the stack, and each falls under the CloudWatch Logs statement', () => {
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(10);
+    const patterns = asArray(objectAt(bySid('CloudWatchLogsEncryptsStageLogGroups').Condition, 'ArnLike')['kms:EncryptionContext:aws:logs:arn'])
+      .map(render)
+      .map((arn) => new RegExp(`^${arn.replace(/[.$^{}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+    for (const [logicalId, group] of groups) {
+      expect(group.Properties?.KmsKeyId, logicalId).toEqual({ 'Fn::GetAtt': [stackKey(), 'Arn'] });
+      const arn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${render(group.Properties?.LogGroupName)}`;
+      expect(patterns.some((pattern) => pattern.test(arn)), `${logicalId} ${arn}`).toBe(true);
+    }
+  });
+});
+
+describe('data that survives the stack', () => {
+  it.each([
+    ['the inbox bucket', INBOX_BUCKET],
+    ['the results table', 'ResultsTable'],
+    ['the registry table', 'RegistryTable'],
+    ['the stack key', 'EncryptionKey'],
+  ])('%s is retained on stack deletion and on replacement', (_, logicalId) => {
+    const found = template.Resources[logicalId];
+    expect(found?.DeletionPolicy).toBe('Retain');
+    expect(found?.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('keeps inbox images by default: the expiry rule is there but its condition is false', () => {
+    const rules = asArray(objectAt(resource(template, INBOX_BUCKET, 'AWS::S3::Bucket').Properties, 'LifecycleConfiguration').Rules);
+    const conditional = rules.filter((rule) => isObject(rule) && 'Fn::If' in rule).map((rule) => asArray(objectAt(rule)['Fn::If']));
+    expect(conditional.map(([condition]) => condition)).toEqual(['InboxImagesExpire']);
+    expect(template.Conditions?.InboxImagesExpire).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['days-0', 'days-0'] }] });
+    // Every unconditional rule is about incomplete uploads, never about expiring objects.
+    for (const rule of rules.filter((rule) => isObject(rule) && !('Fn::If' in rule))) {
+      expect(objectAt(rule).Expiration ?? objectAt(rule).ExpirationInDays).toBeUndefined();
+    }
+  });
+
+  it('expires inbox/ objects and their non-current versions after inboxRetentionDays, never training/', () => {
+    const rules = asArray(objectAt(resource(retaining, INBOX_BUCKET, 'AWS::S3::Bucket').Properties, 'LifecycleConfiguration').Rules);
+    const [, expire] = asArray(objectAt(rules.find((rule) => isObject(rule) && 'Fn::If' in rule))['Fn::If']);
+    // A --param value arrives as a string; CloudFormation reads "30" as the integer 30.
+    const rule = objectAt(expire);
+    expect(Object.keys(rule).sort()).toEqual(['ExpirationInDays', 'Id', 'NoncurrentVersionExpiration', 'Prefix', 'Status']);
+    expect(rule).toMatchObject({ Id: 'ExpireInboxImages', Status: 'Enabled', Prefix: 'inbox/' });
+    expect(Number(rule.ExpirationInDays)).toBe(30);
+    expect(Number(objectAt(rule, 'NoncurrentVersionExpiration').NoncurrentDays)).toBe(30);
+    expect(retaining.Conditions?.InboxImagesExpire).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['days-30', 'days-0'] }] });
+  });
+
+  it('the framework deployment bucket blocks public access and denies requests without TLS', () => {
+    const bucket = resource(template, 'ServerlessDeploymentBucket', 'AWS::S3::Bucket').Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const { statement } = only(allPolicyStatements(template).filter(({ owner }) => owner === 'ServerlessDeploymentBucketPolicy'));
+    expect(statement).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:*' });
+    expect([false, 'false']).toContain(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']);
+    expect(renderedResources(statement)).toHaveLength(2);
   });
 });
 
@@ -259,10 +354,7 @@ describe('classify function', () => {
 });
 
 describe('IAM', () => {
-  // osls puts the deployment bucket and its TLS-only policy (Deny s3:*) into every stack; Serverless v4 uses a
-  // shared deployment bucket outside the stack instead. Not ours to change, and a Deny grants nothing: it is
-  // checked to be exactly that, then left out of the wildcard rule.
-  const FRAMEWORK_OWNED = 'ServerlessDeploymentBucketPolicy';
+  const ACCOUNT_ROOT = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root';
 
   it('walks a policy document of every kind in the stack', () => {
     const owners = new Set(allPolicyStatements(template).map(({ ownerType }) => ownerType));
@@ -270,26 +362,35 @@ describe('IAM', () => {
     expect(classifyRoleStatements().length).toBeGreaterThanOrEqual(6);
   });
 
-  it('has no wildcard in any action of any policy (roles, managed and inline policies, resource policies)', () => {
-    const statements = allPolicyStatements(template).filter(({ owner }) => owner !== FRAMEWORK_OWNED);
-    const offending = statements.flatMap(({ owner, path, statement }) => [
-      ...actionStrings(statement.Action)
-        .filter((action) => action.includes('*'))
-        .map((action) => `${owner} ${path}: Action ${action}`),
-      ...(statement.NotAction === undefined ? [] : [`${owner} ${path}: NotAction`]),
-    ]);
+  it('has no wildcard in any Allow granted to a role or service; only the key policy\'s account-root statement is kms:*', () => {
+    const allows = allPolicyStatements(template).filter(({ statement }) => statement.Effect === 'Allow');
+    const rootStatements = allows.filter(({ statement }) => isObject(statement.Principal) && render(statement.Principal.AWS) === ACCOUNT_ROOT);
+    const offending = allows
+      .filter((found) => !rootStatements.includes(found))
+      .flatMap(({ owner, path, statement }) => [
+        ...actionStrings(statement.Action)
+          .filter((action) => action.includes('*'))
+          .map((action) => `${owner} ${path}: Action ${action}`),
+        ...(statement.NotAction === undefined ? [] : [`${owner} ${path}: NotAction`]),
+      ]);
     expect(offending).toEqual([]);
+    expect(rootStatements.map(({ ownerType, statement }) => [ownerType, statement.Action])).toEqual([['AWS::KMS::Key', 'kms:*']]);
     // Lambda permissions carry a single action outside any policy document.
     for (const [logicalId, permission] of resourcesOfType(template, 'AWS::Lambda::Permission')) {
       expect(actionStrings(permission.Properties?.Action).join(' '), logicalId).not.toContain('*');
     }
   });
 
-  it('leaves out only the framework deployment bucket policy, which denies and never allows', () => {
-    const framework = allPolicyStatements(template).filter(({ owner }) => owner === FRAMEWORK_OWNED);
-    for (const { statement } of framework) {
-      expect(statement.Effect).toBe('Deny');
-      expect(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']).toBe(false);
+  it('every wildcard Deny is a guardrail: TLS-only on a bucket (s3:*) or the key-deletion guard', () => {
+    const denies = allPolicyStatements(template).filter(({ statement }) => statement.Effect === 'Deny');
+    expect(denies.length).toBeGreaterThanOrEqual(3);
+    for (const { owner, ownerType, statement } of denies) {
+      if (ownerType === 'AWS::S3::BucketPolicy') {
+        expect(statement.Action, owner).toBe('s3:*');
+        expect([false, 'false'], owner).toContain(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']);
+      } else {
+        expect([ownerType, statement.Action]).toEqual(['AWS::KMS::Key', 'kms:ScheduleKeyDeletion']);
+      }
     }
   });
 
