@@ -381,12 +381,12 @@ describe('IAM', () => {
     }
   });
 
-  it('every wildcard Deny is a guardrail: TLS-only on a bucket (s3:*) or the key-deletion guard', () => {
+  it('every Deny is a guardrail: TLS-only (s3:* on a bucket, sns:Publish on the topic) or the key-deletion guard', () => {
     const denies = allPolicyStatements(template).filter(({ statement }) => statement.Effect === 'Deny');
     expect(denies.length).toBeGreaterThanOrEqual(3);
     for (const { owner, ownerType, statement } of denies) {
-      if (ownerType === 'AWS::S3::BucketPolicy') {
-        expect(statement.Action, owner).toBe('s3:*');
+      if (ownerType === 'AWS::S3::BucketPolicy' || ownerType === 'AWS::SNS::TopicPolicy') {
+        expect(statement.Action, owner).toBe(ownerType === 'AWS::S3::BucketPolicy' ? 's3:*' : 'sns:Publish');
         expect([false, 'false'], owner).toContain(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']);
       } else {
         expect([ownerType, statement.Action]).toEqual(['AWS::KMS::Key', 'kms:ScheduleKeyDeletion']);
@@ -482,11 +482,223 @@ describe('state machines', () => {
 
   it('schedules the daily stop and the optional daily start, each switchable per stage', () => {
     const schedules = Object.fromEntries(resourcesOfType(template, 'AWS::Scheduler::Schedule'));
-    expect(Object.keys(schedules).sort()).toEqual(['StartModelSchedule', 'StopModelSchedule']);
+    expect(Object.keys(schedules).sort()).toEqual(['GaugesSchedule', 'StartModelSchedule', 'StopModelSchedule']);
     expect(schedules.StopModelSchedule?.Condition).toBe('StopScheduleEnabled');
     expect(schedules.StartModelSchedule?.Condition).toBe('StartScheduleEnabled');
     expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StopModelStateMachine' });
     expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StartModelStateMachine' });
+  });
+});
+
+describe('alarms', () => {
+  const TOPIC = 'AlarmTopic';
+  function alarm(logicalId: string): JsonObject {
+    return resource(template, logicalId, 'AWS::CloudWatch::Alarm').Properties;
+  }
+  /** The metrics of a metric-math alarm by id. */
+  function metricsOf(logicalId: string): Record<string, JsonObject> {
+    return Object.fromEntries(asArray(alarm(logicalId).Metrics).map((m) => [render(objectAt(m).Id), objectAt(m)]));
+  }
+  function stat(metric: JsonObject | undefined): JsonObject {
+    return objectAt(metric, 'MetricStat');
+  }
+
+  it('one topic per stage, encrypted with the stack key; e-mail subscription only when alarmEmail is set', () => {
+    const topic = resource(template, TOPIC, 'AWS::SNS::Topic').Properties;
+    expect(topic.TopicName).toBe(`pneumo-${STAGE}-alarms`);
+    expect(topic.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [stackKey(), 'Arn'] });
+    expect(resourcesOfType(template, 'AWS::SNS::Topic')).toHaveLength(1);
+    const subscription = resource(template, 'AlarmEmailSubscription', 'AWS::SNS::Subscription');
+    expect(subscription.Condition).toBe('AlarmEmailGiven');
+    expect(template.Conditions?.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['email-', 'email-'] }] });
+    expect(retaining.Conditions?.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['email-operators@example.org', 'email-'] }] });
+    expect(resource(retaining, 'AlarmEmailSubscription', 'AWS::SNS::Subscription').Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'operators@example.org',
+      TopicArn: { Ref: TOPIC },
+    });
+  });
+
+  it('the topic policy lets this stage\'s alarms and the retrain rule publish, and nothing else', () => {
+    const statements = allPolicyStatements(template).filter(({ ownerType }) => ownerType === 'AWS::SNS::TopicPolicy').map(({ statement }) => statement);
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows.map((statement) => [render(objectAt(statement.Principal).Service), statement.Action, render(statement.Resource)])).toEqual([
+      ['cloudwatch.amazonaws.com', 'sns:Publish', `\${${TOPIC}}`],
+      ['events.amazonaws.com', 'sns:Publish', `\${${TOPIC}}`],
+    ]);
+    expect(render(objectAt(allows[0]?.Condition, 'ArnLike')['aws:SourceArn'])).toBe(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:pneumo-${STAGE}-*`);
+    expect(render(objectAt(allows[1]?.Condition, 'ArnEquals')['aws:SourceArn'])).toBe('${RetrainProblemRule.Arn}');
+    // Every alarm's name falls under the CloudWatch statement's pattern.
+    for (const [logicalId, found] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
+      expect(render(found.Properties?.AlarmName), logicalId).toMatch(new RegExp(`^pneumo-${STAGE}-`));
+    }
+  });
+
+  it('the key policy lets CloudWatch and EventBridge use the key for this topic only (what an encrypted topic needs)', () => {
+    const key = asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((x) => objectAt(x));
+    const publishers = key.find((statement) => statement.Sid === 'AlarmPublishersUseAlarmTopic');
+    expect(publishers?.Effect).toBe('Allow');
+    expect(asArray(objectAt(publishers?.Principal).Service).map(render).sort()).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+    expect(actionStrings(publishers?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const topicArn = render(objectAt(publishers?.Condition, 'StringEquals')['kms:EncryptionContext:aws:sns:topicArn']);
+    expect(topicArn).toBe(`arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:pneumo-${STAGE}-alarms`);
+    expect(topicArn.endsWith(`:${render(resource(template, TOPIC, 'AWS::SNS::Topic').Properties.TopicName)}`)).toBe(true);
+  });
+
+  it.each([
+    ['DeadLetterQueueAlarm', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 'QueueName', '${ClassifyDeadLetterQueue.QueueName}', 'notBreaching'],
+    ['ClassifyErrorsAlarm', 'AWS/Lambda', 'Errors', 'Sum', 'FunctionName', '${ClassifyLambdaFunction}', 'notBreaching'],
+    ['ClassifyThrottlesAlarm', 'AWS/Lambda', 'Throttles', 'Sum', 'FunctionName', '${ClassifyLambdaFunction}', 'notBreaching'],
+    ['ServingTooLongAlarm', 'Pneumo', 'BillingInferenceUnits', 'Minimum', 'service', 'gauges', 'breaching'],
+  ])('%s: %s %s (%s) by %s, above its threshold', (logicalId, namespace, metric, statistic, dimension, value, missing) => {
+    const properties = alarm(logicalId);
+    expect(properties).toMatchObject({ Namespace: namespace, MetricName: metric, Statistic: statistic, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: missing });
+    expect(asArray(properties.Dimensions).map((d) => [objectAt(d).Name, render(objectAt(d).Value)])).toEqual([[dimension, value]]);
+  });
+
+  it('thresholds and periods are the stage parameters\' defaults', () => {
+    expect([alarm('DeadLetterQueueAlarm').Threshold, alarm('DeadLetterQueueAlarm').Period]).toEqual([0, 300]);
+    expect([alarm('ClassifyErrorsAlarm').Threshold, alarm('ClassifyErrorsAlarm').Period]).toEqual([0, 300]);
+    expect([alarm('ClassifyThrottlesAlarm').Threshold, alarm('ClassifyThrottlesAlarm').Period]).toEqual([0, 300]);
+    // maxServingHours hours in a row of an hourly minimum above 0 units.
+    expect(alarm('ServingTooLongAlarm')).toMatchObject({ Period: 3600, EvaluationPeriods: 13, DatapointsToAlarm: 13, Threshold: 0 });
+  });
+
+  it('PENDING too long: the oldest PENDING age in minutes above maxPendingMinutes; a silent gauge alarms too', () => {
+    const properties = alarm('PendingTooLongAlarm');
+    expect(properties).toMatchObject({ Threshold: 60, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching', EvaluationPeriods: 1 });
+    const metrics = metricsOf('PendingTooLongAlarm');
+    expect(metrics.minutes).toMatchObject({ Expression: 'age / 60', ReturnData: true });
+    expect(stat(metrics.age)).toEqual({
+      Stat: 'Maximum',
+      Period: 300,
+      Metric: { Namespace: 'Pneumo', MetricName: 'OldestPendingAgeSeconds', Dimensions: [{ Name: 'service', Value: 'gauges' }] },
+    });
+  });
+
+  it('NEEDS_REVIEW share over a day: review / labelled of classify and re-drive, both labels, once enough images', () => {
+    const properties = alarm('ReviewShareAlarm');
+    expect(properties).toMatchObject({ Threshold: 0.3, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    const metrics = metricsOf('ReviewShareAlarm');
+    const series = Object.values(metrics).filter((metric) => metric.MetricStat !== undefined);
+    const described = series.map((metric) => {
+      const { Metric, Stat, Period } = stat(metric);
+      const dims = Object.fromEntries(asArray(objectAt(Metric).Dimensions).map((d) => [render(objectAt(d).Name), render(objectAt(d).Value)]));
+      return `${render(objectAt(Metric).MetricName)} ${dims.service ?? ''} ${dims.label ?? ''} ${render(Stat)} ${render(Period)}`;
+    });
+    expect(described.sort()).toEqual(
+      ['Classified', 'NeedsReview'].flatMap((name) => ['classify', 'redrive'].flatMap((service) => ['NORMAL', 'PNEUMONIA'].map((label) => `${name} ${service} ${label} Sum 86400`))).sort(),
+    );
+    const expression = render(metrics.share?.Expression);
+    const reviewIds = Object.entries(metrics).filter(([, m]) => m.MetricStat !== undefined && objectAt(stat(m), 'Metric').MetricName === 'NeedsReview').map(([id]) => id);
+    expect(expression).toMatch(/^IF\(\(.+\) >= 20, \(.+\) \/ \(.+\), 0\)$/);
+    for (const id of reviewIds) expect(expression).toContain(`FILL(${id},0)`);
+    expect(metrics.share?.ReturnData).toBe(true);
+  });
+
+  it.each([
+    ['TrainAndDeployExecutionsAlarm', 'TrainAndDeployStateMachine'],
+    ['StartModelExecutionsAlarm', 'StartModelStateMachine'],
+    ['StopModelExecutionsAlarm', 'StopModelStateMachine'],
+  ])('%s: failed + timed-out executions of %s', (logicalId, machine) => {
+    const metrics = metricsOf(logicalId);
+    expect(metrics.problems).toMatchObject({ Expression: 'FILL(failed,0) + FILL(timedOut,0)', ReturnData: true });
+    for (const [id, name] of [['failed', 'ExecutionsFailed'], ['timedOut', 'ExecutionsTimedOut']] as const) {
+      expect(stat(metrics[id])).toEqual({ Stat: 'Sum', Period: 300, Metric: { Namespace: 'AWS/States', MetricName: name, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }] } });
+    }
+    expect(alarm(logicalId)).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+  });
+
+  it('every alarm notifies the topic on ALARM and on OK', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBe(9);
+    for (const [logicalId, found] of alarms) {
+      expect(found.Properties?.AlarmActions, logicalId).toEqual([{ Ref: TOPIC }]);
+      expect(found.Properties?.OKActions, logicalId).toEqual([{ Ref: TOPIC }]);
+      expect(render(found.Properties?.AlarmDescription), logicalId).toContain('Runbook');
+    }
+  });
+
+  it('the gauges the PENDING and serving alarms watch are published every 5 minutes by a function with read-only access', () => {
+    const schedule = resource(template, 'GaugesSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(schedule.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(objectAt(schedule, 'Target').Arn).toEqual({ 'Fn::GetAtt': ['GaugesLambdaFunction', 'Arn'] });
+    const granted = allPolicyStatements(template)
+      .filter(({ owner, path }) => owner === 'GaugesRole' && path.startsWith('Policies'))
+      .flatMap(({ statement }) => actionStrings(statement.Action));
+    expect(granted.sort()).toEqual(['dynamodb:Query', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rekognition:DescribeProjectVersions', 'rekognition:DescribeProjects']);
+  });
+
+  it('a dashboard shows status per hour, latency p50/p95, errors, DLQ depth, PENDING backlog, serving units and the alarms', () => {
+    const body = render(resource(template, 'Dashboard', 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+    const widgets = (JSON.parse(body) as { widgets: { properties: { title: string } }[] }).widgets.map((widget) => widget.properties.title);
+    expect(widgets).toEqual([
+      'Images by status per hour',
+      'classify latency (ms)',
+      'classify errors and throttles',
+      'Dead-letter queue depth',
+      'PENDING backlog',
+      'Model serving: billing inference units',
+      'Retrain and serving runs',
+      'Alarms',
+    ]);
+    expect(body).toContain('"stat":"p95"');
+    for (const [logicalId] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) expect(body).toContain(`\${${logicalId}.Arn}`);
+  });
+});
+
+describe('result events', () => {
+  it('the stage bus is encrypted with the stack key, and EventBridge may use the key for that bus only', () => {
+    const bus = resource(template, 'EventBus', 'AWS::Events::EventBus').Properties;
+    expect(bus).toMatchObject({ Name: `pneumo-${STAGE}-events`, KmsKeyIdentifier: { 'Fn::GetAtt': [stackKey(), 'Arn'] } });
+    const key = asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((x) => objectAt(x));
+    const events = key.find((statement) => statement.Sid === 'EventBridgeEncryptsEventBus');
+    expect(actionStrings(events?.Action).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(render(objectAt(events?.Condition, 'StringEquals')['aws:SourceArn'])).toBe(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/pneumo-${STAGE}-events`);
+  });
+
+  it('the results table streams its new rows to two pipes that put them on the bus, dead letters to a queue', () => {
+    const table = resource(template, 'ResultsTable', 'AWS::DynamoDB::Table').Properties;
+    expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    const pipes = resourcesOfType(template, 'AWS::Pipes::Pipe');
+    expect(pipes.map(([id]) => id).sort()).toEqual(['LabelledResultEventsPipe', 'UnlabelledResultEventsPipe']);
+    const patterns = pipes.map(([, pipe]) => {
+      const properties = objectAt(pipe.Properties);
+      expect(properties.Source).toEqual({ 'Fn::GetAtt': ['ResultsTable', 'StreamArn'] });
+      expect(properties.Target).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
+      expect(render(properties.RoleArn)).toBe('${ResultEventsPipeRole.Arn}');
+      const source = objectAt(properties, 'SourceParameters', 'DynamoDBStreamParameters');
+      expect(source.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } });
+      const template_ = render(objectAt(properties, 'TargetParameters').InputTemplate);
+      // No image bytes or patient attributes: the template names exactly the documented fields.
+      expect(Object.keys(JSON.parse(template_.replace(/"<[^>]+>"/g, '"x"')) as object).sort()).toEqual(['confidence', 'key', 'label', 'modelVersion', 'processedAt', 'status']);
+      return asArray(objectAt(properties, 'SourceParameters', 'FilterCriteria').Filters).map((f) => render(objectAt(f).Pattern));
+    });
+    // Together the two filters cover every row exactly once: with a label and without.
+    expect(patterns.flat().sort()).toEqual([
+      '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"label":{"S":[{"exists":false}]}}}}',
+      '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"label":{"S":[{"exists":true}]}}}}',
+    ]);
+  });
+
+  it('the pipe role reads only the stream and puts only on the bus; record-outcome may put retrain events', () => {
+    const pipe = allPolicyStatements(template).filter(({ owner, path }) => owner === 'ResultEventsPipeRole' && path.startsWith('Policies'));
+    const byAction = Object.fromEntries(pipe.flatMap(({ statement }) => actionStrings(statement.Action).map((action) => [action, asArray(statement.Resource).map(render)])));
+    expect(byAction['dynamodb:GetRecords']).toEqual(['${ResultsTable.StreamArn}']);
+    expect(byAction['events:PutEvents']).toEqual(['${EventBus.Arn}']);
+    expect(byAction['sqs:SendMessage']).toEqual(['${EventsDeadLetterQueue.Arn}']);
+    expect(Object.keys(byAction)).not.toContain('dynamodb:PutItem');
+    const outcome = allPolicyStatements(template).filter(({ owner }) => owner === 'RecordOutcomeRole');
+    expect(outcome.filter(({ statement }) => actionStrings(statement.Action).includes('events:PutEvents')).map(({ statement }) => render(statement.Resource))).toEqual(['${EventBus.Arn}']);
+    const env = objectAt(resource(template, 'RecordOutcomeLambdaFunction', 'AWS::Lambda::Function').Properties, 'Environment', 'Variables');
+    expect(env).toMatchObject({ EVENT_BUS_NAME: { Ref: 'EventBus' }, RETRAIN_EVENT_SOURCE: 'pneumo.training' });
+  });
+
+  it('failed and rejected retrains also reach the alarm topic through a rule on the bus', () => {
+    const rule = resource(template, 'RetrainProblemRule', 'AWS::Events::Rule').Properties;
+    expect(rule.EventBusName).toEqual({ Ref: 'EventBus' });
+    expect(rule.EventPattern).toEqual({ source: ['pneumo.training'], 'detail-type': ['Retrain Finished'], detail: { outcome: ['FAILED', 'REJECTED'] } });
+    expect(asArray(rule.Targets).map((target) => objectAt(target).Arn)).toEqual([{ Ref: 'AlarmTopic' }]);
   });
 });
 
