@@ -23,6 +23,7 @@ import { submit } from './commands/submit.js';
 import { watch } from './commands/watch.js';
 import { watchEvents } from './commands/watch-events.js';
 import { health } from './commands/health.js';
+import { check } from './commands/check.js';
 
 export interface ProgramDeps {
   readonly io: Io;
@@ -184,6 +185,13 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
     .addOption(formatOption())
     .action((options: { maxPendingMinutes: number; price: number; format: Format }, command: Command) => run(command, (ctx) => health(ctx, options)));
+
+  program
+    .command('check')
+    .description('after a deployment: a synthetic upload to its row, IAM per role, notifications, schedules, alarms, alarm subscribers (exit 1 on any failure; never trains or starts a model)')
+    .option('--timeout <duration>', 'how long to wait for the synthetic image\'s row', interval, 90_000)
+    .addOption(formatOption())
+    .action((options: { timeout: number; format: Format }, command: Command) => run(command, (ctx) => check(ctx, { format: options.format, timeoutMs: options.timeout })));
 
   const model = program.command('model').description('the active model and its versions; start and stop serving');
   model

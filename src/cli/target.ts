@@ -32,6 +32,8 @@ export interface TargetNames {
   readonly reviewThreshold?: unknown;
   /** Prefix of the stage's CloudWatch alarm names; the local stack has no CloudWatch. */
   readonly alarmPrefix?: string | undefined;
+  /** The CloudFormation stack of a deployed stage. */
+  readonly stackName?: string | undefined;
   /** The stage's event bus, and (local stack) the file its events are appended to. */
   readonly eventBus?: string | undefined;
   readonly eventsFile?: string | undefined;
@@ -240,6 +242,7 @@ export function awsTargetFromOutputs(stage: string, region: string, outputs: Sta
       servingSchedule: outputs.ServingSchedule,
       reviewThreshold: outputs.ReviewThreshold,
       alarmPrefix: `pneumo-${stage}-`,
+      stackName: `pneumo-${stage}`,
       eventBus: outputs.EventBusName,
     },
     clients,

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthView } from '../../src/cli/commands/health.js';
 import { runCli } from '../../src/cli/program.js';
@@ -92,5 +93,18 @@ describe('pneumo health on the local stack', () => {
       ['pneumo.results', 'Result Stored', 'inbox/waiting.jpeg'],
       ['pneumo.training', 'Retrain Finished', undefined],
     ]);
+  });
+
+  it('check on the local stack: the synthetic upload reaches its row and is removed; the AWS-only checks are skipped', async () => {
+    const io = captureIo();
+    const code = await runCli(['--data-dir', testStack.dataDir, 'check', '-f', 'json'], { io, sleep: () => stack.idle() });
+    const results = JSON.parse(io.text()) as { name: string; status: string; detail: string }[];
+    expect(code).toBe(0);
+    expect(results[0]).toMatchObject({ name: 'upload → row', status: 'pass', detail: expect.stringMatching(/stored as PENDING \(no-model\)$/) as unknown });
+    expect(results.slice(1).map((result) => result.status)).toEqual(['skip', 'skip', 'skip', 'skip']);
+    const key = /^(inbox\/pneumo-check\/\S+\.png)/.exec(results[0]?.detail ?? '')?.[1] ?? '';
+    const { Item } = await testStack.documents.send(new GetCommand({ TableName: stack.names.tables.ResultsTable ?? '', Key: { imageKey: key } }));
+    expect(Item).toBeUndefined();
+    await expect(testStack.s3.send(new HeadObjectCommand({ Bucket: stack.names.bucket, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
   });
 });
