@@ -122,6 +122,16 @@ export function loadRegistryConfig(env: Env = process.env): RegistryConfig {
   return { registryTable: required(env, 'REGISTRY_TABLE') };
 }
 
+export interface OutcomeConfig extends RegistryConfig {
+  /** The stage's event bus, where retrain outcomes become events. */
+  readonly eventBusName: string;
+  readonly retrainEventSource: string;
+}
+
+export function loadOutcomeConfig(env: Env = process.env): OutcomeConfig {
+  return { ...loadRegistryConfig(env), eventBusName: required(env, 'EVENT_BUS_NAME'), retrainEventSource: required(env, 'RETRAIN_EVENT_SOURCE') };
+}
+
 export interface StartConfig extends StartTimingConfig, RegistryConfig {
   readonly defaults: Pick<TrainingDefaults, 'minInferenceUnits' | 'maxInferenceUnits'>;
 }
@@ -138,4 +148,13 @@ export interface RedriveConfig extends ClassifyConfig {
 
 export function loadRedriveConfig(env: Env = process.env): RedriveConfig {
   return { ...loadClassifyConfig(env), pageSize: integerIn(env, 'REDRIVE_PAGE_SIZE', 25, 1, 500) };
+}
+
+export interface GaugesConfig {
+  readonly resultsTable: string;
+  readonly projectName: string;
+}
+
+export function loadGaugesConfig(env: Env = process.env): GaugesConfig {
+  return { resultsTable: required(env, 'RESULTS_TABLE'), projectName: required(env, 'PROJECT_NAME') };
 }

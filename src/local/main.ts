@@ -20,7 +20,7 @@ const REGION = 'eu-west-1';
 const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
 const POSITIVE_LABEL = 'PNEUMONIA';
 
-const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--retrain]
+const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--events-port N] [--retrain]
 
 Runs pneumo on this machine: S3 (our local S3), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
 production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
@@ -30,7 +30,8 @@ classifies the bundled inbox sample, prints a summary, then keeps running for yo
   --verbose            show the handlers' JSON logs and EMF metrics
   --retrain            train a new model version even if one is active
   --data-dir DIR       where objects, tables and models are kept (default .pneumo-local)
-  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions; 0 = any free port)`;
+  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions, 4573 EventBridge;
+                       0 = any free port)`;
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -44,7 +45,7 @@ interface Options {
   readonly retrain: boolean;
   readonly verbose: boolean;
   readonly dataDir: string;
-  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number };
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number; readonly events: number };
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -60,6 +61,7 @@ function parseOptions(argv: string[]): Options | undefined {
       'dynamodb-port': { type: 'string' },
       'rekognition-port': { type: 'string' },
       'sfn-port': { type: 'string' },
+      'events-port': { type: 'string' },
     },
     strict: true,
   });
@@ -74,6 +76,7 @@ function parseOptions(argv: string[]): Options | undefined {
       dynamodb: port(values['dynamodb-port'], 'dynamodb-port', 4570),
       rekognition: port(values['rekognition-port'], 'rekognition-port', 4571),
       sfn: port(values['sfn-port'], 'sfn-port', 4572),
+      events: port(values['events-port'], 'events-port', 4573),
     },
   };
 }
@@ -146,6 +149,7 @@ function printNextSteps(stack: LocalStack): void {
   const results = stack.names.tables.ResultsTable ?? '';
   console.log(`
 Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}   Step Functions ${stack.endpoints.sfn}
+Events:     ${stack.names.eventsFile} (result and retrain events, as the stage's bus carries them: pneumo watch --events)
 Try (credentials S3RVER/S3RVER, any region works locally):
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
   aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
@@ -167,7 +171,7 @@ async function main(): Promise<number> {
     projectDir: PROJECT_DIR,
     dataDir: options.dataDir,
     region: REGION,
-    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn },
+    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn, events: options.ports.events },
     rekognition: { port: options.ports.rekognition },
     retryDelayMs: 1000,
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.

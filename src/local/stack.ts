@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
@@ -22,6 +23,9 @@ import { notificationRecord, notificationRules, ruleMatches, SequencerClock, sin
 import { NotificationJournal } from './notification-journal.js';
 import type { JournalEntry } from './notification-journal.js';
 import { ensureTables, tableDefinitions } from './tables.js';
+import { EVENTS_FILE, EventLog } from './events/event-log.js';
+import { startLocalEventBridge } from './events/eventbridge-server.js';
+import { attachResultPipes, streamPipes } from './events/result-pipes.js';
 import { packageTemplate, resolveIntrinsics, resourcesOfType, TemplateError } from './template.js';
 import type { CfnTemplate } from './template.js';
 
@@ -33,7 +37,7 @@ export interface LocalStackOptions {
   readonly dataDir: string;
   readonly region: string;
   /** 0 picks a free port. */
-  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly sfn: number };
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly sfn: number; readonly events?: number };
   /** Settings of the Rekognition Custom Labels emulator the stack starts (port 0 = free port). */
   readonly rekognition?: Omit<RekognitionEmulatorOptions, 's3' | 'dataDir' | 'region' | 'accountId'>;
   /** Pause before a failed invocation is retried. */
@@ -47,9 +51,12 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string; readonly sfn: string };
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string; readonly sfn: string; readonly events: string };
   readonly names: {
     readonly bucket: string;
+    /** The stage's event bus and the file the local one appends its events to (`pneumo watch --events`). */
+    readonly eventBus: string | undefined;
+    readonly eventsFile: string;
     readonly tables: Readonly<Record<string, string>>;
     /** ARNs by logical id, as StartExecution on the `sfn` endpoint takes them. */
     readonly stateMachines: Readonly<Record<string, string>>;
@@ -126,6 +133,12 @@ function localNames(template: CfnTemplate, region: string): Record<string, strin
     names[id] = 'local-key';
     names[`${id}.Arn`] = `arn:aws:kms:${region}:${LOCAL_ACCOUNT_ID}:key/local-key`;
   }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Events::EventBus')) {
+    const name = typeof resource.Properties?.Name === 'string' ? resource.Properties.Name : id;
+    names[id] = name;
+    names[`${id}.Arn`] = `arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:event-bus/${name}`;
+    names[`${id}.Name`] = name;
+  }
   for (const [id, name] of localBuckets(template)) {
     names[id] = name;
     names[`${id}.Arn`] = `arn:aws:s3:::${name}`;
@@ -152,12 +165,13 @@ async function loadHandler(projectDir: string, handlerSetting: unknown): Promise
   return (event) => (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, context);
 }
 
-async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; server: Server; stop: () => Promise<void> }> {
   const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listenOnLoopback(server, port);
   const { port: actual } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${actual}`,
+    server,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => {
@@ -185,7 +199,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
   const definitions = tableDefinitions(template);
   await ensureTables(dynamoClient, definitions);
-  dynamoClient.destroy();
+  // The table streams and pipes of the template, feeding the local event bus (the client stays for their reads).
+  const eventsFile = join(options.dataDir, EVENTS_FILE);
+  const eventLog = new EventLog(eventsFile, LOCAL_ACCOUNT_ID, options.region);
+  const pipes = attachResultPipes(dynamo.server, {
+    pipes: streamPipes(template),
+    tables: Object.fromEntries(
+      definitions.map((d) => [d.logicalId, { name: d.input.TableName ?? '', keyNames: (d.input.KeySchema ?? []).map((k) => k.AttributeName ?? '') }]),
+    ),
+    client: dynamoClient,
+    log: eventLog,
+    onError: (error) => {
+      process.emitWarning(`local result pipe: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  });
+  const eventBuses = resourcesOfType(template, 'AWS::Events::EventBus').map(([id]) => names[id] ?? id);
+  const eventBridge = await startLocalEventBridge({ port: options.ports.events ?? 0, log: eventLog, buses: eventBuses });
 
   const sequencers = new SequencerClock();
   const invokers: Record<string, AsyncInvoker> = {};
@@ -239,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_REKOGNITION: emulator.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
   });
 
   // Each function's environment is set before its module loads, since handlers read config at cold start. The
@@ -299,9 +329,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const servingSchedule = template.Outputs?.ServingSchedule?.Value;
   const reviewThreshold = Number(template.Outputs?.ReviewThreshold?.Value);
   return {
-    endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url },
+    endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url, events: eventBridge.url },
     names: {
       bucket,
+      eventBus: eventBuses[0],
+      eventsFile,
       tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])),
       stateMachines: Object.fromEntries(Object.keys(stateMachines).map((id) => [id, names[id] ?? id])),
       projectName: typeof projectName === 'string' ? projectName : undefined,
@@ -320,6 +352,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idle: async () => {
       await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      await pipes.settled();
     },
     stop: async () => {
       await sfn.close();
@@ -327,6 +360,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rekognitionClient.destroy();
       await emulator.close();
       await s3.stop();
+      await eventBridge.close();
+      await pipes.settled();
+      dynamoClient.destroy();
       await dynamo.stop();
       journal.close();
     },

@@ -97,6 +97,17 @@ describe('local stack lifecycle', () => {
     expect(await row('inbox/early.jpeg')).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown, modelVersionArn: active?.projectVersionArn as unknown });
   }, 60_000);
 
+  it('the local bus carries the retrain outcome and the re-driven image\'s labelled result, as the stage bus would', async () => {
+    const events = (await readFile(stack.names.eventsFile, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source: string; 'detail-type': string; detail: Record<string, unknown> });
+    expect(events.filter((event) => event['detail-type'] === 'Retrain Finished').map((event) => [event.source, event.detail.outcome, event.detail.versionName])).toEqual([
+      ['pneumo.training', 'DEPLOYED', 'v1'],
+    ]);
+    const early = events.filter((event) => event['detail-type'] === 'Result Stored' && event.detail.key === 'inbox/early.jpeg').map((event) => event.detail);
+    expect(early[0]).toMatchObject({ status: 'PENDING', label: null });
+    expect(early.at(-1)).toMatchObject({ status: expect.stringMatching(/^(CLASSIFIED|NEEDS_REVIEW)$/) as unknown, label: expect.any(String) as unknown, modelVersion: expect.stringContaining('/version/v1/') as unknown });
+    expect(Number(early.at(-1)?.confidence)).toBeGreaterThan(0);
+  });
+
   it('classifies new uploads with the running model and serves the label and status queries', async () => {
     await upload('inbox/normal.jpeg', 'normal-2.jpeg');
     await upload('inbox/bad.png', 'one-pixel.png');

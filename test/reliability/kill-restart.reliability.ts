@@ -32,7 +32,7 @@ const KILL_AFTER_UPLOADS = 150;
 
 let dataDir: string;
 let templatePath: string;
-let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number };
+let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number; events: number };
 let harness: Harness | undefined;
 const tally = new FamilyTally('process kill and restart');
 
@@ -40,7 +40,7 @@ async function start(): Promise<Harness> {
   return startHarness({
     template: await localTemplate(inject('localPackageDir')),
     dataDir,
-    ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn },
+    ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn, events: ports.events },
     rekognition: { port: ports.rekognition },
   });
 }
@@ -49,7 +49,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'pneumo-kill-'));
   templatePath = join(inject('localPackageDir'), 'cloudformation-template-update-stack.json');
   // Fixed ports: the restarted stack is reached at the same addresses, like a restarted `npm start`.
-  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort() };
+  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort(), events: await freePort() };
   const first = await start();
   await deployModel(first);
   await first.put('inbox/before-kill/a.jpeg', fixtureImage('normal-1.jpeg'));
