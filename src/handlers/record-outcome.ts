@@ -2,13 +2,18 @@ import type { Context } from 'aws-lambda';
 import { documentClient } from '../lib/clients.js';
 import { loadRegistryConfig } from '../lib/config.js';
 import { logger } from '../lib/observability.js';
+import { loadServingPolicy } from '../lib/serving/config.js';
+import { ServingStore } from '../lib/serving/store.js';
 import { parseOutcomeRequest, recordOutcome } from '../lib/training/outcome.js';
 import type { OutcomeRecord } from '../lib/training/outcome.js';
 import { TrainingRegistry } from '../lib/training/registry.js';
 
 const config = loadRegistryConfig();
 
-const deps = { registry: new TrainingRegistry(documentClient, config.registryTable) };
+const deps = {
+  registry: new TrainingRegistry(documentClient, config.registryTable),
+  serving: { store: new ServingStore(documentClient, config.registryTable), policy: loadServingPolicy() },
+};
 
 /** Every state machine's last Task: record how the run ended in the registry and release the training lock. */
 export const handler = async (event: unknown, context: Context): Promise<OutcomeRecord> => {

@@ -179,7 +179,9 @@ export class ServingStore {
           TableName: this.table,
           Key: { id: ACTIVE_MODEL_ID },
           UpdateExpression: 'REMOVE serving',
-          ConditionExpression: 'serving.request = :stop',
+          ConditionExpression: 'serving.#kind = :stop',
+          // `request` is a DynamoDB reserved word.
+          ExpressionAttributeNames: { '#kind': 'request' },
           ExpressionAttributeValues: { ':stop': 'STOP' },
         }),
       );
