@@ -416,7 +416,7 @@ describe('state machines', () => {
     expect(fn.ReservedConcurrentExecutions).toBe(1);
     expect(fn.Role).toEqual({ 'Fn::GetAtt': ['ServingCheckRole', 'Arn'] });
     const statements = allPolicyStatements(template).filter((found) => found.owner === 'ServingCheckRole' && found.path.startsWith('Policies'));
-    const granted = statements.map(({ statement }) => `${String(statement.Sid)} ${actionStrings(statement.Action).join(',')} ${renderedResources(statement).join(',')}`);
+    const granted = statements.map(({ statement }) => `${render(statement.Sid)} ${actionStrings(statement.Action).join(',')} ${renderedResources(statement).join(',')}`);
     expect(granted).toEqual([
       'WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${ServingCheckLogGroup.Arn}',
       'ServingStateOfActiveModel dynamodb:GetItem,dynamodb:UpdateItem ${RegistryTable.Arn}',
