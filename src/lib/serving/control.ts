@@ -16,7 +16,8 @@ export type ServingLogger = Pick<Logger, 'info' | 'warn'>;
 
 export interface ServingControlDeps {
   readonly store: ServingStore;
-  readonly sfn: SFNClient;
+  /** Called on the first start or stop request only: most containers never make one. */
+  readonly sfn: () => SFNClient;
   /** Empty where the caller may not start (redrive only marks use). */
   readonly startMachineArn: string;
   /** Only the serving check stops; classify has no permission to. */
@@ -71,7 +72,7 @@ export class ServingControl {
     const won = await this.deps.store.claimRequest(seen, { kind: action === 'start' ? 'START' : 'STOP', reason, requestedAt, executionName });
     if (!won) return { kind: 'lost-race' };
     try {
-      const { executionArn } = await this.deps.sfn.send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify({ reason }) }));
+      const { executionArn } = await this.deps.sfn().send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify({ reason }) }));
       this.deps.logger.info(`model ${action} requested`, { reason, executionName, projectVersionArn: seen.projectVersionArn });
       return { kind: 'requested', action, reason, executionArn: executionArn ?? '' };
     } catch (error) {

@@ -18,10 +18,10 @@ function required(env: Env, name: string): string {
 
 /** The container's serving control, from the environment (read once, at cold start). */
 export function servingControl(env: Env = process.env, options: { readonly canStart: boolean; readonly canStop: boolean }): ServingControl {
-  const sfn = new SFNClient({ maxAttempts: 5 });
+  let sfn: SFNClient | undefined;
   return new ServingControl({
     store: new ServingStore(documentClient, required(env, 'REGISTRY_TABLE')),
-    sfn,
+    sfn: () => (sfn ??= new SFNClient({ maxAttempts: 5 })),
     startMachineArn: options.canStart ? required(env, 'START_MODEL_STATE_MACHINE_ARN') : '',
     ...(options.canStop ? { stopMachineArn: required(env, 'STOP_MODEL_STATE_MACHINE_ARN') } : {}),
     policy: loadServingPolicy(env),
