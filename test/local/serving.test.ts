@@ -62,7 +62,7 @@ describe('on-demand serving on the local stack', () => {
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('SUCCEEDED');
     expect(await active()).toMatchObject({ versionName: 's1', startReason: 'retrain' });
 
-    await vi.waitFor(async () => expect(await active()).toMatchObject({ state: 'STOPPED', stopReason: 'idle' }), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(async () => { expect(await active()).toMatchObject({ state: 'STOPPED', stopReason: 'idle' }); }, { timeout: 30_000, interval: 100 });
     expect(await executionsOf('StopModelStateMachine')).toEqual([expect.objectContaining({ name: expect.stringMatching(/^idle-stop-/) as unknown, status: 'SUCCEEDED' })]);
   }, 120_000);
 
@@ -71,15 +71,15 @@ describe('on-demand serving on the local stack', () => {
     const keys = ['inbox/od/a.jpeg', 'inbox/od/b.jpeg', 'inbox/od/c.jpeg'];
     await Promise.all(keys.map((key, i) => s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: key, Body: fixtureImage(i % 2 ? 'normal-1.jpeg' : 'pneumonia-1.jpeg') }))));
 
-    await vi.waitFor(async () => expect(await active()).toMatchObject({ state: 'RUNNING', startReason: 'on-demand' }), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(async () => { expect(await active()).toMatchObject({ state: 'RUNNING', startReason: 'on-demand' }); }, { timeout: 30_000, interval: 50 });
     for (const key of keys) {
-      await vi.waitFor(async () => expect((await row(key)).status).toMatch(/^(CLASSIFIED|NEEDS_REVIEW)$/), { timeout: 30_000, interval: 100 });
+      await vi.waitFor(async () => { expect((await row(key)).status).toMatch(/^(CLASSIFIED|NEEDS_REVIEW)$/); }, { timeout: 30_000, interval: 100 });
     }
     // One start for the burst of three.
     const starts = (await executionsOf('StartModelStateMachine')).filter((execution) => execution.name?.startsWith('on-demand-start-'));
     expect(starts).toHaveLength(1);
 
-    await vi.waitFor(async () => expect(await active()).toMatchObject({ state: 'STOPPED', stopReason: 'idle' }), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(async () => { expect(await active()).toMatchObject({ state: 'STOPPED', stopReason: 'idle' }); }, { timeout: 30_000, interval: 100 });
     const item = await active();
     expect(item.serving).toBeUndefined();
     expect(item.servedMs).toBeGreaterThan(0);
