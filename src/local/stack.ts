@@ -72,8 +72,7 @@ export interface LocalStack {
   readonly stateMachines: Readonly<Record<string, StateMachineDefinition>>;
   /** Runs one of them to the end, Lambda Tasks on the production handlers, SDK Tasks on the emulator. */
   readonly runStateMachine: (logicalId: string, input: unknown, executionName?: string) => Promise<LocalExecution>;
-  /** Resolves when every notification so far has been handled and no execution runs. */
-  /** Resolves when every notification so far has been handled (stored or dead-lettered). */
+  /** Resolves when every notification so far has been handled (stored or dead-lettered) and no execution runs. */
   readonly idle: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
@@ -348,6 +347,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idle: async () => {
       await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      // classify may have started an execution (an on-demand start) while its invocations drained.
+      await sfn.idle();
     },
     stop: async () => {
       await schedules?.stop();
