@@ -40,6 +40,8 @@ export interface TraceResult {
 
 export interface GoalCheck {
   readonly goal: string;
+  /** The bound, as the summary's goal column shows it. */
+  readonly bound: string;
   readonly value: string;
   readonly met: boolean;
 }
@@ -78,16 +80,18 @@ export function runCostSimulation(options: CostBenchOptions): CostBenchResult {
   const byName = (name: TraceName): TraceResult => traces.find((t) => t.trace === name) as TraceResult;
   const p95Bound = options.startLatencyMinutes + GOALS.p95SlackMinutes;
   const goals: GoalCheck[] = [
-    { goal: `sparse: on-demand ≤ ${GOALS.sparseRatio} × weekday schedule`, value: String(byName('sparse').onDemandOverSchedule), met: byName('sparse').onDemandOverSchedule <= GOALS.sparseRatio },
-    { goal: `clinic: on-demand ≤ ${GOALS.clinicRatio} × weekday schedule`, value: String(byName('clinic').onDemandOverSchedule), met: byName('clinic').onDemandOverSchedule <= GOALS.clinicRatio },
+    { goal: 'sparse: on-demand cost ÷ weekday schedule cost', bound: `≤ ${GOALS.sparseRatio}`, value: String(byName('sparse').onDemandOverSchedule), met: byName('sparse').onDemandOverSchedule <= GOALS.sparseRatio },
+    { goal: 'clinic: on-demand cost ÷ weekday schedule cost', bound: `≤ ${GOALS.clinicRatio}`, value: String(byName('clinic').onDemandOverSchedule), met: byName('clinic').onDemandOverSchedule <= GOALS.clinicRatio },
     ...traces.flatMap((t): GoalCheck[] => [
       {
-        goal: `${t.trace}: every image answered (every policy)`,
+        goal: `${t.trace}: images answered (always-on, schedule, on-demand)`,
+        bound: 'all',
         value: POLICIES.map((kind) => `${t.results[kind].answered}/${t.results[kind].images}`).join(', '),
         met: POLICIES.every((kind) => t.results[kind].answered === t.results[kind].images),
       },
       {
-        goal: `${t.trace}: on-demand p95 time-to-result ≤ ${p95Bound} min`,
+        goal: `${t.trace}: on-demand p95 time-to-result`,
+        bound: `≤ ${p95Bound} min (start + ${GOALS.p95SlackMinutes})`,
         value: `${t.results['on-demand'].timeToResultMinutes.p95} min`,
         met: t.results['on-demand'].timeToResultMinutes.p95 <= p95Bound,
       },
@@ -115,7 +119,7 @@ export function costSummary(result: CostBenchResult, log: (line: string) => void
       value: `$${od.monthlyUsd.toFixed(0)} vs $${t.results['weekday-schedule'].monthlyUsd.toFixed(0)} vs $${t.results['always-on'].monthlyUsd.toFixed(0)} (ratio ${t.onDemandOverSchedule}; $${od.usdPer1000Images.toFixed(2)}/1000 images; p50/p95/max ${od.timeToResultMinutes.p50}/${od.timeToResultMinutes.p95}/${od.timeToResultMinutes.max} min)`,
     });
   }
-  for (const goal of result.goals) lines.push({ part, figure: goal.goal, value: goal.value, goal: 'met', met: goal.met });
+  for (const goal of result.goals) lines.push({ part, figure: goal.goal, value: goal.value, goal: goal.bound, met: goal.met });
   return lines;
 }
 
