@@ -119,7 +119,7 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
       [fn('PrepareDatasetFunctionArn')]: (payload) => prepareTraining({ s3, registry, config: trainingConfig, clock }, parsePrepareRequest(payload)),
       [fn('EvaluateFunctionArn')]: (payload) => evaluateVersion({ s3, registry, clock }, parseEvaluateRequest(payload)),
       [fn('RecordOutcomeFunctionArn')]: (payload) => recordOutcome({ registry, serving, clock }, parseOutcomeRequest(payload)),
-      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig }, payload),
+      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig, serving, clock }, payload),
       [fn('PromoteFunctionArn')]: (payload) => promoteVersion({ registry, clock }, parsePromoteRequest(payload)),
       [fn('RedriveFunctionArn')]: (payload) => redrivePage(redriveDeps, parseRedriveRequest(payload)),
     },

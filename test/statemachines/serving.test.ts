@@ -211,6 +211,29 @@ describe('on-demand start', () => {
     expect((await serving.check(now + DEFAULT_POLICY.startRetryMs, pending)).verdict).toEqual({ action: 'start', reason: 'on-demand' });
   });
 
+  it('a start by a user or a schedule is in flight for classify too: no on-demand start while it runs, none left over after it', async () => {
+    await stoppedModel();
+    await waitingImages(['inbox/a.jpeg']);
+    const serving = control();
+    // What PlanStart does first in every start run.
+    await new ServingStore(dynamo.documents, tables.registry).startRunBegan('user', now, now - DEFAULT_POLICY.requestTimeoutMs);
+    expect(await serving.imageWaiting(now + 1000)).toEqual({ kind: 'not-needed', why: 'in-flight' });
+    expect(requested).toHaveLength(0);
+
+    // A user start the user's own stop interrupts: its marker is gone once it has failed.
+    fake.afterStart = ['STARTING', 'STOPPING', 'STOPPED'];
+    const start = await deployment.run('start-model', { reason: 'user' });
+    expect(start).toMatchObject({ status: 'FAILED', error: 'StartInterrupted' });
+    expect((await active()).serving).toBeUndefined();
+    // An on-demand request made earlier is not overwritten by the run it started.
+    const store = new ServingStore(dynamo.documents, tables.registry);
+    const seen = await store.read();
+    if (!seen) throw new Error('no active item');
+    expect(await store.claimRequest(seen, { kind: 'START', reason: 'on-demand', requestedAt: new Date(now).toISOString(), executionName: 'on-demand-start-x' })).toBe(true);
+    await store.startRunBegan('on-demand', now + 1000, now - DEFAULT_POLICY.requestTimeoutMs);
+    expect((await active()).serving).toMatchObject({ executionName: 'on-demand-start-x', requestedAt: new Date(now).toISOString() });
+  });
+
   it('never starts a model the gate rejected, and withdraws a request whose execution could not be started', async () => {
     await stoppedModel({ gateDecision: 'REJECTED' });
     await waitingImages(['inbox/a.jpeg']);

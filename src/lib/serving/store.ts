@@ -98,6 +98,31 @@ export class ServingStore {
     }
   }
 
+  /**
+   * A start run began (whoever asked: a user, a schedule, a retrain): marks a start in flight unless one already
+   * is, so classify does not ask for another while this one runs. Ended by Promote or by the run's failure.
+   */
+  async startRunBegan(reason: string, now: number, staleBefore: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET serving = :request',
+          ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
+          ExpressionAttributeNames: { '#kind': 'request' },
+          ExpressionAttributeValues: {
+            ':request': { request: 'START', reason, requestedAt: new Date(now).toISOString() },
+            ':start': 'START',
+            ':stale': new Date(staleBefore).toISOString(),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** Withdraws a request whose execution could not be started, so the next image or check may try again. */
   async withdrawRequest(requestedAt: string): Promise<void> {
     try {

@@ -2,6 +2,8 @@ import type { StartConfig } from '../config.js';
 import { InvalidEventError, InvalidTrainingInputError, NoModelToStartError } from '../errors.js';
 import { START_REASONS } from '../serving/decisions.js';
 import type { StartReason } from '../serving/decisions.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import type { ServingStore } from '../serving/store.js';
 import { checkUnitsFit } from '../serving/units.js';
 import { inferenceUnits, inputObject, isRecord, versionNameField } from './input.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';
@@ -29,7 +31,15 @@ function startReason(input: Record<string, unknown>): StartReason {
  * daily start wants), `minInferenceUnits`, `maxInferenceUnits` (default: what that model ran with last, else
  * the stage defaults).
  */
-export async function planStart(deps: { readonly registry: TrainingRegistry; readonly config: StartConfig }, raw: unknown): Promise<StartPlan> {
+export interface PlanStartDeps {
+  readonly registry: TrainingRegistry;
+  readonly config: StartConfig;
+  /** Marks the start in flight on the registry, so classify asks for no second one meanwhile. */
+  readonly serving: { readonly store: ServingStore; readonly policy: ServingPolicy };
+  readonly clock?: () => number;
+}
+
+export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<StartPlan> {
   const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits', 'reason']);
   const reason = startReason(input);
   const active = await deps.registry.active();
@@ -44,6 +54,8 @@ export async function planStart(deps: { readonly registry: TrainingRegistry; rea
     const fit = checkUnitsFit(deps.config.classifyConcurrency, units.min, units.max);
     if (!fit.ok) throw new InvalidTrainingInputError(`inference units ${units.min}–${units.max} do not fit classify: ${fit.message}`);
   }
+  const now = (deps.clock ?? Date.now)();
+  await deps.serving.store.startRunBegan(reason, now, now - deps.serving.policy.requestTimeoutMs);
   return {
     reason,
     versionName,
