@@ -33,7 +33,8 @@ beforeAll(async () => {
     template: await localTemplate(inject('localPackageDir')),
     ports: { dynamodb: dynamodbPort },
     // The functions reach DynamoDB through the proxy; the test's own client goes straight to dynalite.
-    environment: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${proxy.port}` },
+    // The stop-mid-burst case follows the manual start path; on-demand start is covered by test/local/serving.test.ts.
+    environment: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${proxy.port}`, ON_DEMAND_START: 'false' },
   });
   await deployModel(harness);
   bodies = await Promise.all((await sampleXrays(5)).map((source, i) => resizedXray(80 + i, 80, i % 2 ? 'png' : 'jpeg', source)));

@@ -78,7 +78,7 @@ afterEach(() => {
 function control(): ServingControl {
   return new ServingControl({
     store: new ServingStore(dynamo.documents, tables.registry),
-    sfn: () => new SFNClient({ region: 'eu-west-1' }),
+    startExecution: async (request) => (await new SFNClient({ region: 'eu-west-1' }).send(new StartExecutionCommand(request))).executionArn,
     startMachineArn: START_ARN,
     stopMachineArn: STOP_ARN,
     policy: DEFAULT_POLICY,

@@ -1,5 +1,3 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { onDemandStart, servingCheck, servingExecutionName, usageMarkDue } from './decisions.js';
 import type { CheckVerdict, StartVerdict } from './decisions.js';
@@ -16,8 +14,8 @@ export type ServingLogger = Pick<Logger, 'info' | 'warn'>;
 
 export interface ServingControlDeps {
   readonly store: ServingStore;
-  /** Called on the first start or stop request only: most containers never make one. */
-  readonly sfn: () => SFNClient;
+  /** Step Functions' StartExecution; returns the execution ARN. */
+  readonly startExecution: (request: { readonly stateMachineArn: string; readonly name: string; readonly input: string }) => Promise<string | undefined>;
   /** Empty where the caller may not start (redrive only marks use). */
   readonly startMachineArn: string;
   /** Only the serving check stops; classify has no permission to. */
@@ -72,7 +70,7 @@ export class ServingControl {
     const won = await this.deps.store.claimRequest(seen, { kind: action === 'start' ? 'START' : 'STOP', reason, requestedAt, executionName });
     if (!won) return { kind: 'lost-race' };
     try {
-      const { executionArn } = await this.deps.sfn().send(new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify({ reason }) }));
+      const executionArn = await this.deps.startExecution({ stateMachineArn, name: executionName, input: JSON.stringify({ reason }) });
       this.deps.logger.info(`model ${action} requested`, { reason, executionName, projectVersionArn: seen.projectVersionArn });
       return { kind: 'requested', action, reason, executionArn: executionArn ?? '' };
     } catch (error) {

@@ -1,4 +1,4 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { documentClient } from '../clients.js';
 import { ConfigError } from '../errors.js';
 import { logger } from '../observability.js';
@@ -18,10 +18,15 @@ function required(env: Env, name: string): string {
 
 /** The container's serving control, from the environment (read once, at cold start). */
 export function servingControl(env: Env = process.env, options: { readonly canStart: boolean; readonly canStop: boolean }): ServingControl {
-  let sfn: SFNClient | undefined;
+  let sfn: Promise<{ client: SFNClient; StartExecutionCommand: typeof StartExecutionCommand }> | undefined;
   return new ServingControl({
     store: new ServingStore(documentClient, required(env, 'REGISTRY_TABLE')),
-    sfn: () => (sfn ??= new SFNClient({ maxAttempts: 5 })),
+    // Loaded on the first start or stop request: most containers never make one, and cold start stays small.
+    startExecution: async (request) => {
+      sfn ??= import('@aws-sdk/client-sfn').then((module) => ({ client: new module.SFNClient({ maxAttempts: 5 }), StartExecutionCommand: module.StartExecutionCommand }));
+      const { client, StartExecutionCommand: Command } = await sfn;
+      return (await client.send(new Command(request))).executionArn;
+    },
     startMachineArn: options.canStart ? required(env, 'START_MODEL_STATE_MACHINE_ARN') : '',
     ...(options.canStop ? { stopMachineArn: required(env, 'STOP_MODEL_STATE_MACHINE_ARN') } : {}),
     policy: loadServingPolicy(env),
