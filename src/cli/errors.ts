@@ -4,11 +4,11 @@
  */
 export const EXIT = {
   ok: 0,
-  /** The operation ran and failed: training failed, the gate refused, a result is missing, a file was refused. */
+  /** The operation ran and failed: training failed, the gate refused, a result is missing, a file was refused or unreadable. */
   failed: 1,
   /** Bad arguments (commander's usage errors and ours). */
   usage: 2,
-  /** No target to talk to: no credentials, stack not deployed, local stack not running. */
+  /** No target to talk to: no credentials, stack or bucket not there, local stack not running. */
   unavailable: 3,
 } as const;
 
@@ -56,6 +56,10 @@ export function describeError(error: unknown): { readonly message: string; reado
   if (error instanceof OperationFailedError) return { message: error.message, exitCode: EXIT.failed };
   if (CREDENTIAL_ERRORS.has(error.name)) {
     return { message: `AWS credentials are missing or not valid (${firstLine(error.message)}); configure them as the AWS SDK expects (AWS_PROFILE, aws configure, SSO)`, exitCode: EXIT.unavailable };
+  }
+  if (error.name === 'NoSuchBucket') {
+    const bucket = (error as { BucketName?: unknown }).BucketName;
+    return { message: `the bucket${typeof bucket === 'string' ? ` ${bucket}` : ''} does not exist: is the stack deployed (or the local stack running) with this stage and region?`, exitCode: EXIT.unavailable };
   }
   if (/region is missing/i.test(error.message)) {
     return { message: 'no AWS region: pass --region or set AWS_REGION', exitCode: EXIT.unavailable };

@@ -1,44 +1,77 @@
-import { scanImageHeader, scanJpegSegments } from '../lib/image-header.js';
-import type { ImageFormat } from '../lib/image-header.js';
-import { IMAGE_LIMITS } from '../lib/outcomes.js';
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { checkImage } from '../lib/image-check.js';
+import type { ImageFacts } from '../lib/image-check.js';
+import type { ByteSource } from '../lib/image-header.js';
 import type { RejectReason } from '../lib/outcomes.js';
 
-export type ImageVerdict =
-  | { readonly ok: true; readonly format: ImageFormat; readonly width: number; readonly height: number }
-  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+/** Why a file could not even be read: not the image's fault, and not something classify would say. */
+export type UnreadableReason = 'not-a-regular-file' | 'unreadable';
+
+export type ImageFileCheck =
+  | { readonly kind: 'image'; readonly image: ImageFacts; readonly body: Uint8Array }
+  /** classify would REJECT it, for this reason (the same words classify would write). */
+  | { readonly kind: 'refused'; readonly reason: RejectReason; readonly detail: string; readonly size: number }
+  | { readonly kind: 'unreadable'; readonly reason: UnreadableReason; readonly detail: string };
+
+/** What a non-regular file is, in the words `ls -l` users know; undefined for a regular file. */
+export function specialFileKind(info: Stats): string | undefined {
+  if (info.isFile()) return undefined;
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+function fileSource(handle: FileHandle, size: number): ByteSource {
+  return {
+    size,
+    read: async (offset, length) => {
+      const buffer = new Uint8Array(length);
+      let filled = 0;
+      // A read may return fewer bytes than asked; only the end of the file stops it.
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    },
+  };
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message.replace(/^\w+: /, '')}` : error.message;
+}
 
 /**
- * The checks classify makes before inference (src/lib/image-check.ts), applied to a whole file in memory with the
- * same header scanner and limits and the same reason strings, so a file refused here would be REJECTED there.
+ * Checks a file with classify's own checks (src/lib/image-check.ts) over file reads, and returns its bytes when it
+ * passes. A FIFO, socket or device is refused from its `stat` before it is opened, so it cannot block or be drained;
+ * the file is then opened without blocking and checked again, in case it was replaced in between.
  */
-export function checkImageBytes(bytes: Uint8Array): ImageVerdict {
-  if (bytes.length === 0) return { ok: false, reason: 'empty-object', detail: 'file is 0 bytes' };
-  if (bytes.length > IMAGE_LIMITS.maxBytes) {
-    return { ok: false, reason: 'object-too-large', detail: `${bytes.length} bytes; the limit is ${IMAGE_LIMITS.maxBytes}` };
-  }
-  let scan = scanImageHeader(bytes);
-  // classify reads further windows while the scan asks for bytes; here every byte is present, so asking for
-  // bytes past the end means the file ends before its frame header.
-  while (scan.kind === 'need-bytes') {
-    if (scan.from >= bytes.length) return { ok: false, reason: 'corrupt-image', detail: 'file ends before the image dimensions' };
-    scan = scanJpegSegments(bytes.subarray(scan.from), scan.from);
-  }
-  switch (scan.kind) {
-    case 'unsupported':
-      return { ok: false, reason: 'unsupported-format', detail: `content is ${scan.detected}, not JPEG or PNG` };
-    case 'corrupt':
-      return { ok: false, reason: 'corrupt-image', detail: scan.detail };
-    case 'image': {
-      const { width, height } = scan;
-      const size = `${width}x${height} px`;
-      if (width < IMAGE_LIMITS.minSide || height < IMAGE_LIMITS.minSide) {
-        return { ok: false, reason: 'dimensions-too-small', detail: `${size}; each side must be at least ${IMAGE_LIMITS.minSide} px` };
-      }
-      if (width > IMAGE_LIMITS.maxSide || height > IMAGE_LIMITS.maxSide) {
-        return { ok: false, reason: 'dimensions-too-large', detail: `${size}; each side must be at most ${IMAGE_LIMITS.maxSide} px` };
-      }
-      return { ok: true, format: scan.format, width, height };
-    }
+export async function checkImageFile(path: string): Promise<ImageFileCheck> {
+  let handle: FileHandle | undefined;
+  try {
+    const special = specialFileKind(await stat(path));
+    if (special !== undefined) return { kind: 'unreadable', reason: 'not-a-regular-file', detail: `${special}; only regular files are uploaded` };
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = await handle.stat();
+    const replaced = specialFileKind(info);
+    if (replaced !== undefined) return { kind: 'unreadable', reason: 'not-a-regular-file', detail: `${replaced}; only regular files are uploaded` };
+    const source = fileSource(handle, info.size);
+    const verdict = await checkImage(source);
+    if (!verdict.ok) return { kind: 'refused', reason: verdict.reason, detail: verdict.detail, size: info.size };
+    return { kind: 'image', image: verdict.image, body: await source.read(0, info.size) };
+  } catch (error) {
+    return { kind: 'unreadable', reason: 'unreadable', detail: errorText(error) };
+  } finally {
+    await handle?.close();
   }
 }
 

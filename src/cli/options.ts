@@ -33,34 +33,80 @@ export function nonNegativeNumber(value: string): number {
   return parsed;
 }
 
-/** Seconds as a number of seconds (`2`, `0.5`) or with a unit (`500ms`, `30s`, `10m`, `2h`), returned in ms. */
-export function interval(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('Expected a duration such as 2s, 500ms, 10m or 1h.');
-  const unit = match[2] ?? 's';
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1000;
-  const ms = Number(match[1]) * factor;
-  if (ms <= 0) throw new InvalidArgumentError('Expected a duration above zero.');
-  return ms;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * The one grammar for durations, for pauses and timeouts as for "ago" times: a number with a unit (`500ms`,
+ * `30s`, `10m`, `2h`, `7d`, `2w`); a bare number is taken in `bareUnit` when one is given. Returns ms, or
+ * undefined when the text is not a duration.
+ */
+function parseDuration(value: string, bareUnit?: 's'): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$/.exec(value.trim());
+  const unit = match?.[2] ?? bareUnit;
+  if (!match || unit === undefined) return undefined;
+  return Number(match[1]) * (UNIT_MS[unit] ?? 0);
 }
 
-const RELATIVE = /^(\d+)(m|h|d|w)$/;
-const RELATIVE_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+function describeMs(ms: number): string {
+  const unit = (['w', 'd', 'h', 'm', 's'] as const).find((u) => ms % (UNIT_MS[u] ?? 1) === 0) ?? 'ms';
+  return `${ms / (UNIT_MS[unit] ?? 1)}${unit}`;
+}
+
+/**
+ * A pause or a timeout, as a number of seconds (`2`, `0.5`) or with a unit, returned in ms: above zero and at most
+ * `maxMs` (the pause is a timer, and Node fires a timer above 24.8 days at once).
+ */
+export function duration(maxMs: number): (value: string) => number {
+  return (value) => {
+    const ms = parseDuration(value, 's');
+    if (ms === undefined) throw new InvalidArgumentError('Expected a duration such as 2s, 500ms, 10m or 1h.');
+    if (ms <= 0) throw new InvalidArgumentError('Expected a duration above zero.');
+    if (ms > maxMs) throw new InvalidArgumentError(`Expected a duration of at most ${describeMs(maxMs)}.`);
+    return ms;
+  };
+}
+
+/** Pauses between polls. */
+export const interval = duration(UNIT_MS.h ?? 3_600_000);
+/** How long `submit --wait` follows its uploads. */
+export const waitTimeout = duration(UNIT_MS.d ?? 86_400_000);
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** An ISO date or date-time whose every field is in range, or undefined; `2026-02-30` is not silently March 2. */
+function parseIsoTime(text: string): Date | undefined {
+  const match = ISO_TIME.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) => Number(match[group] ?? 0)) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  const zone = match[7];
+  if (zone !== undefined && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(-2)) > 59)) return undefined;
+  // A date alone is midnight UTC; a time without a zone is local, as ISO 8601 and Date read it.
+  const date = new Date(match[4] === undefined ? `${text}T00:00:00Z` : text.replace(' ', 'T'));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
 
 /**
  * A point in time: relative to now (`30m`, `24h`, `7d`, `2w` ago) or an ISO date/time (`2026-11-24`,
- * `2026-11-24T08:00:00Z`). Returned as the ISO string the results table sorts by.
+ * `2026-11-24T08:00:00Z`). Returned as the ISO string the results table sorts by, so it must lie after 1970
+ * (and the text must be a real date).
  */
 export function pointInTime(now: () => number = Date.now): (value: string) => string {
   return (value) => {
     const text = value.trim();
-    const relative = RELATIVE.exec(text);
-    if (relative) return new Date(now() - Number(relative[1]) * (RELATIVE_MS[relative[2] ?? 'h'] ?? 0)).toISOString();
-    if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
-      const date = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
-      if (!Number.isNaN(date.getTime())) return date.toISOString();
+    const ago = parseDuration(text);
+    if (ago !== undefined) {
+      const at = now() - ago;
+      if (!(at >= 0)) throw new InvalidArgumentError(`${text} ago is before 1970; expected a time such as 24h, 7d or 2w.`);
+      return new Date(at).toISOString();
     }
-    throw new InvalidArgumentError('Expected a time such as 24h, 30m, 7d (ago) or an ISO date/time like 2026-11-24T08:00:00Z.');
+    const date = parseIsoTime(text);
+    if (date) return date.toISOString();
+    throw new InvalidArgumentError('Expected a time such as 24h, 30m, 7d (ago) or a real ISO date/time like 2026-11-24T08:00:00Z.');
   };
 }
 

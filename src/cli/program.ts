@@ -8,7 +8,7 @@ import type { ExitCode } from './errors.js';
 import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
-import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName } from './options.js';
+import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName, waitTimeout } from './options.js';
 import type { ResultStatus } from '../lib/outcomes.js';
 import { PROJECT_DIR, resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
@@ -59,8 +59,8 @@ Examples:
   pneumo review                                    # the review page: look, confirm or correct, add to training
   pneumo --stage prod --region eu-west-1 model stop --wait
 
-Exit codes: 0 ok, 1 the operation failed, 2 bad arguments, 3 target unavailable
-(no credentials, stack not deployed, local stack not running).`;
+Exit codes: 0 ok, 1 the operation failed (a file refused or unreadable included), 2 bad arguments,
+3 target unavailable (no credentials, stack or bucket not there, local stack not running).`;
 
 /**
  * Builds the `pneumo` program. Actions store their exit code in `state` instead of exiting, so the same program
@@ -90,7 +90,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('-p, --prefix <folder>', 'folder under inbox/ to upload into', keyPrefix)
     .option('-c, --concurrency <n>', 'uploads in flight', integerIn(1, 64), 8)
     .option('-w, --wait', 'follow each image until it has a result, then print the results')
-    .addOption(new Option('--timeout <duration>', 'with --wait: give up after this long').argParser(interval).default(600_000, '10m'))
+    .addOption(new Option('--timeout <duration>', 'with --wait: give up after this long').argParser(waitTimeout).default(600_000, '10m'))
     .option('--poll <duration>', 'with --wait: pause between checks (default 5s on AWS, 0.5s locally)', interval)
     .addOption(formatOption())
     .action((paths: string[], options: { prefix?: string; concurrency: number; wait?: boolean; timeout: number; poll?: number; format: Format }, command: Command) =>

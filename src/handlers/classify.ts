@@ -3,7 +3,7 @@ import { classifyS3Event } from '../lib/classify.js';
 import type { RecordOutcome } from '../lib/classify.js';
 import { classifyDependencies } from '../lib/classify-wiring.js';
 import { loadClassifyConfig } from '../lib/config.js';
-import { logger, metrics } from '../lib/observability.js';
+import { logger, metrics, publishMetrics } from '../lib/observability.js';
 import { classifyServing } from '../lib/serving/wiring.js';
 
 const deps = { ...classifyDependencies(loadClassifyConfig()), serving: classifyServing() };
@@ -15,6 +15,6 @@ export const handler = async (event: unknown, context: Context): Promise<RecordO
   try {
     return await classifyS3Event(deps, event);
   } finally {
-    metrics.publishStoredMetrics();
+    publishMetrics(metrics);
   }
 };

@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { classifyDependencies } from '../lib/classify-wiring.js';
 import { documentClient } from '../lib/clients.js';
 import { loadRedriveConfig } from '../lib/config.js';
-import { logger, metrics } from '../lib/observability.js';
+import { logger, metrics, publishMetrics } from '../lib/observability.js';
 import { redriveServing } from '../lib/serving/wiring.js';
 import { parseRedriveRequest, redrivePage } from '../lib/training/redrive.js';
 import type { RedriveProgress } from '../lib/training/redrive.js';
@@ -26,7 +26,6 @@ export const handler = async (event: unknown, context: Context): Promise<Redrive
     logger.info('redrive page done', { done: progress.done, totals: progress.totals });
     return progress;
   } finally {
-    // An empty page records no metric; publishing nothing would only log a warning on every loop.
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    publishMetrics(metrics);
   }
 };

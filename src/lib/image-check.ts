@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { scanImageHeader, scanJpegSegments } from './image-header.js';
-import type { HeaderScan, ImageFormat } from './image-header.js';
+import { readImageHeader } from './image-header.js';
+import type { ByteSource, ImageFormat } from './image-header.js';
 import { IMAGE_LIMITS } from './outcomes.js';
 import type { RejectReason } from './outcomes.js';
 
@@ -23,35 +23,28 @@ export type ObjectInspection =
   | { readonly kind: 'rejected'; readonly reason: RejectReason; readonly detail: string; readonly object: ObjectFacts; readonly image?: ImageFacts }
   | { readonly kind: 'image'; readonly object: ObjectFacts; readonly image: ImageFacts };
 
-// A JPEG segment is at most 64 KiB, so every read moves past at least one segment; 16 reads cover the
-// EXIF, ICC and XMP blocks cameras and PACS exports put before the frame header.
-const HEADER_WINDOW = 64 * 1024;
-const MAX_HEADER_READS = 16;
-
 function isNotFound(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return error.name === 'NotFound' || error.name === 'NoSuchKey' || status === 404;
 }
 
-async function readRange(s3: S3Client, bucket: string, key: string, versionId: string | undefined, from: number, size: number): Promise<Uint8Array> {
-  const to = Math.min(from + HEADER_WINDOW, size) - 1;
-  const response = await s3.send(
-    new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, Range: `bytes=${from}-${to}` }),
-  );
-  if (!response.Body) return new Uint8Array();
-  return response.Body.transformToByteArray();
+/** An object version as a byte source: each read is one ranged GET. */
+function objectSource(s3: S3Client, bucket: string, key: string, versionId: string | undefined, size: number): ByteSource {
+  return {
+    size,
+    read: async (offset, length) => {
+      const response = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, Range: `bytes=${offset}-${offset + length - 1}` }),
+      );
+      return response.Body ? response.Body.transformToByteArray() : new Uint8Array();
+    },
+  };
 }
 
-async function readHeader(s3: S3Client, bucket: string, key: string, versionId: string | undefined, size: number): Promise<HeaderScan> {
-  let scan = scanImageHeader(await readRange(s3, bucket, key, versionId, 0, size));
-  for (let reads = 1; scan.kind === 'need-bytes'; reads += 1) {
-    if (scan.from >= size) return { kind: 'corrupt', detail: 'file ends before the image dimensions' };
-    if (reads >= MAX_HEADER_READS) return { kind: 'corrupt', detail: `no frame header in the first ${scan.from} bytes` };
-    scan = scanJpegSegments(await readRange(s3, bucket, key, versionId, scan.from, size), scan.from);
-  }
-  return scan;
-}
+export type ImageVerdict =
+  | { readonly ok: true; readonly image: ImageFacts }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string; readonly image?: ImageFacts };
 
 function checkDimensions(image: ImageFacts): { reason: RejectReason; detail: string } | undefined {
   const { width, height } = image;
@@ -63,6 +56,31 @@ function checkDimensions(image: ImageFacts): { reason: RejectReason; detail: str
     return { reason: 'dimensions-too-large', detail: `${size}; each side must be at most ${IMAGE_LIMITS.maxSide} px` };
   }
   return undefined;
+}
+
+/**
+ * Classify's checks before inference, over any byte source: an S3 object here, a file in `pneumo submit` and
+ * `pneumo dataset upload`, so a file the CLI accepts is one classify accepts and the reasons read the same.
+ */
+export async function checkImage(source: ByteSource): Promise<ImageVerdict> {
+  if (source.size === 0) return { ok: false, reason: 'empty-object', detail: '0 bytes' };
+  if (source.size > IMAGE_LIMITS.maxBytes) {
+    return { ok: false, reason: 'object-too-large', detail: `${source.size} bytes; the limit is ${IMAGE_LIMITS.maxBytes}` };
+  }
+  const scan = await readImageHeader(source);
+  switch (scan.kind) {
+    case 'dicom':
+      return { ok: false, reason: 'dicom-not-supported', detail: 'DICOM file: export it as PNG or JPEG' };
+    case 'unsupported':
+      return { ok: false, reason: 'unsupported-format', detail: `content is ${scan.detected}, not JPEG or PNG` };
+    case 'corrupt':
+      return { ok: false, reason: 'corrupt-image', detail: scan.detail };
+    case 'image': {
+      const image: ImageFacts = { format: scan.format, width: scan.width, height: scan.height };
+      const outOfRange = checkDimensions(image);
+      return outOfRange ? { ok: false, ...outOfRange, image } : { ok: true, image };
+    }
+  }
 }
 
 /**
@@ -86,28 +104,14 @@ export async function inspectObject(s3: S3Client, bucket: string, key: string, e
     eTag: head.ETag?.replace(/"/g, ''),
     versionId: head.VersionId ?? eventVersionId,
   };
-  if (object.size === 0) return { kind: 'rejected', reason: 'empty-object', detail: 'object is 0 bytes', object };
-  if (object.size > IMAGE_LIMITS.maxBytes) {
-    return { kind: 'rejected', reason: 'object-too-large', detail: `${object.size} bytes; the limit is ${IMAGE_LIMITS.maxBytes}`, object };
-  }
-
-  let scan: HeaderScan;
+  let verdict: ImageVerdict;
   try {
-    scan = await readHeader(s3, bucket, key, object.versionId, object.size);
+    verdict = await checkImage(objectSource(s3, bucket, key, object.versionId, object.size));
   } catch (error) {
     if (isNotFound(error)) return { kind: 'deleted' };
     throw error;
   }
-  switch (scan.kind) {
-    case 'unsupported':
-      return { kind: 'rejected', reason: 'unsupported-format', detail: `content is ${scan.detected}, not JPEG or PNG`, object };
-    case 'corrupt':
-    case 'need-bytes':
-      return { kind: 'rejected', reason: 'corrupt-image', detail: scan.kind === 'corrupt' ? scan.detail : 'header incomplete', object };
-    case 'image': {
-      const image: ImageFacts = { format: scan.format, width: scan.width, height: scan.height };
-      const outOfRange = checkDimensions(image);
-      return outOfRange ? { kind: 'rejected', ...outOfRange, object, image } : { kind: 'image', object, image };
-    }
-  }
+  if (verdict.ok) return { kind: 'image', object, image: verdict.image };
+  const { reason, detail, image } = verdict;
+  return image ? { kind: 'rejected', reason, detail, object, image } : { kind: 'rejected', reason, detail, object };
 }

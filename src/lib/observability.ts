@@ -11,6 +11,15 @@ export interface Telemetry {
   readonly metrics: Metrics;
 }
 
+/**
+ * Flushes what the invocation stored. Per-label and per-reason counts are single metrics, flushed as they are
+ * made, so an invocation that only rejected or skipped images stores none; Powertools would then log a warning
+ * per invocation (a line per REJECTED image on AWS) for a normal run.
+ */
+export function publishMetrics(metrics: Metrics): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
 /** Count with one dimension, emitted on its own so per-label and per-reason series stay separate. */
 function countBy(metrics: Metrics, name: string, dimension: string, value: string): void {
   const single = metrics.singleMetric();

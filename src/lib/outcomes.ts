@@ -5,6 +5,7 @@ export type RejectReason =
   | 'empty-object'
   | 'object-too-large'
   | 'unsupported-format'
+  | 'dicom-not-supported'
   | 'corrupt-image'
   | 'dimensions-too-small'
   | 'dimensions-too-large'

@@ -18,14 +18,16 @@ const imageKey = z
   .max(1024)
   .refine((key) => key.startsWith('inbox/') && !key.endsWith('/'), 'must be an image key under inbox/');
 const isoTime = z.iso.datetime({ offset: true });
+/** A range bound, normalised to UTC: the indexes sort on processedAt's UTC strings, which an offset time would miss as text. */
+const rangeBound = isoTime.transform((value) => new Date(value).toISOString());
 const label = z.string().regex(LABEL_NAME, 'must be a label name (letters, digits, "_" or "-")');
 
 export const worklistQuerySchema = z
   .strictObject({
     status: z.enum(RESULT_STATUSES).optional(),
     label: label.optional(),
-    since: isoTime.optional(),
-    until: isoTime.optional(),
+    since: rangeBound.optional(),
+    until: rangeBound.optional(),
     /** Folder or start of the key, with or without `inbox/`. */
     prefix: z
       .string()

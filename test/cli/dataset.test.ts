@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -122,5 +123,26 @@ describe('pneumo dataset', () => {
       ['training/', 'PNEUMONIA', 2],
     ]);
     expect(rows[0]?.bytes).toBe(fixtureImage('normal-fullres.jpeg').length);
+  });
+
+  it('follows a linked label folder, refuses a FIFO without reading it, reports a broken link, uploads the rest and exits 1', async () => {
+    const odd = join(root, 'odd');
+    await mkdir(join(root, 'disk', 'LINKED'), { recursive: true });
+    await writeFile(join(root, 'disk', 'LINKED', 'l.jpeg'), fixtureImage('normal-2.jpeg'));
+    await mkdir(join(odd, 'ODD'), { recursive: true });
+    await symlink(join(root, 'disk', 'LINKED'), join(odd, 'LINKED'));
+    await writeFile(join(odd, 'ODD', 'ok.jpeg'), fixtureImage('pneumonia-2.jpeg'));
+    await symlink(join(root, 'nowhere.jpeg'), join(odd, 'ODD', 'gone.jpeg'));
+    execFileSync('mkfifo', [join(odd, 'ODD', 'pipe.jpeg')]);
+    const io = captureIo();
+    const code = await runCli(['dataset', 'upload', odd, '-f', 'json'], { io, resolveTarget: () => Promise.resolve(servers.target()) });
+    const report = JSON.parse(io.text()) as UploadReport;
+    expect(report.byLabel.map((t) => [t.label, t.uploaded, t.refused])).toEqual([
+      ['LINKED', 1, 0],
+      ['ODD', 1, 1],
+    ]);
+    expect(report.refused).toEqual([{ file: join(odd, 'ODD', 'pipe.jpeg'), reason: 'not-a-regular-file', detail: 'a FIFO (named pipe); only regular files are uploaded' }]);
+    expect(io.stderr).toContain(`skipped ${join(odd, 'ODD', 'gone.jpeg')}: symbolic link to nothing (ENOENT)`);
+    expect(code).toBe(1);
   });
 });

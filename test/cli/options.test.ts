@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { csvField, duration, renderTable } from '../../src/cli/format.js';
 import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, pointInTime, status, versionName } from '../../src/cli/options.js';
 import { ProgressBar, renderBar } from '../../src/cli/progress.js';
+import { runCli } from '../../src/cli/program.js';
 import { captureIo } from '../fixtures/cli.js';
 
 describe('argument parsers', () => {
@@ -65,5 +66,46 @@ describe('output helpers', () => {
     drawn.finish();
     expect(tty.stderr).toEqual(['\r\x1b[Kuploading [############------------] 1/2  50%', '\r\x1b[Kuploading [########################] 2/2 100%', '\r\x1b[K']);
     expect(tty.stdout).toEqual([]);
+  });
+});
+
+describe('date and duration options', () => {
+  const now = (): number => Date.parse('2026-11-25T12:00:00.000Z');
+  const noTarget = (): never => {
+    throw new Error('the target must not be reached with a bad argument');
+  };
+
+  // Every option of every command that takes a time or a duration, with values each must refuse.
+  const cases: [string[], string, string][] = [
+    [['results'], '--since', '300000000d'],
+    [['results'], '--since', '2026-02-30'],
+    [['results'], '--until', '2026-11-24T25:00:00Z'],
+    [['results'], '--until', '2026-04-31T08:00:00Z'],
+    [['watch'], '--since', '99999999999w'],
+    [['watch'], '--since', '2025-02-29'],
+    [['watch'], '--poll', '99999999999h'],
+    [['submit', 'x.jpeg'], '--timeout', '1e9h'],
+    [['submit', 'x.jpeg'], '--timeout', '100000d'],
+    [['submit', 'x.jpeg'], '--poll', '2000h'],
+    [['model', 'start'], '--poll', '99999999999999999999s'],
+    [['model', 'stop'], '--poll', '30d'],
+    [['retrain'], '--poll', '0ms'],
+  ];
+
+  it.each(cases)('%j %s %s exits 2 naming the option and the value', async (command, option, value) => {
+    const io = captureIo();
+    expect(await runCli([...command, option, value], { io, now, resolveTarget: noTarget })).toBe(2);
+    const text = io.stderr.join('\n');
+    expect(text).toContain(option);
+    expect(text).toContain(value);
+    expect(text).not.toMatch(/RangeError|Invalid time value/);
+  });
+
+  it('accepts a leap day, an offset and the longest durations allowed', () => {
+    const parse = pointInTime(now);
+    expect(parse('2028-02-29')).toBe('2028-02-29T00:00:00.000Z');
+    expect(parse('2026-11-24T23:59:59.999-05:00')).toBe('2026-11-25T04:59:59.999Z');
+    expect(parse('52w')).toBe('2025-11-26T12:00:00.000Z');
+    expect(interval('1h')).toBe(3_600_000);
   });
 });

@@ -159,4 +159,19 @@ describe('pneumo results, result and watch', () => {
     expect(io.stdout).toEqual(['key,status,label,confidence,reason,modelVersion,processedAt']);
     ctx.target.close();
   });
+
+  it('watch without --since starts from the table\'s newest row, not this machine\'s clock', async () => {
+    const io = captureIo();
+    const target = servers.target();
+    const controller = new AbortController();
+    // This machine's clock is an hour ahead of the one classify stamps rows with.
+    const ctx = testContext(target, io, async (count) => {
+      if (count === 1) await putResult(target, { imageKey: 'inbox/skewed.jpeg', label: 'NORMAL', confidence: 90, processedAt: '2026-11-26T00:00:00.000Z' });
+      if (count === 3) controller.abort();
+    }, () => Date.parse('2026-11-26T01:00:00.000Z'));
+    expect(await watch(ctx, { format: 'json', signal: controller.signal })).toBe(0);
+    // Rows there before the watch began are not printed again; the new one is, though its time is behind ours.
+    expect(io.stdout.map((entry) => (JSON.parse(entry) as ResultView).key)).toEqual(['inbox/skewed.jpeg']);
+    target.close();
+  });
 });

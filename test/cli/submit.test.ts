@@ -1,61 +1,20 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectCandidates, submit } from '../../src/cli/commands/submit.js';
+import { answersUpload, collectCandidates, submit } from '../../src/cli/commands/submit.js';
 import type { Submission } from '../../src/cli/commands/submit.js';
+import type { Target } from '../../src/cli/target.js';
 import { eachLimited } from '../../src/cli/context.js';
-import { checkImageBytes } from '../../src/cli/image-file.js';
 import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
-import { inspectObject } from '../../src/lib/image-check.js';
 import { BUCKET, captureIo, putResult, startLocalServers, testContext } from '../fixtures/cli.js';
 import type { LocalServers } from '../fixtures/cli.js';
-import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
-import type { FixtureImage } from '../fixtures/images.js';
-import { serveObjects } from '../fixtures/s3-objects.js';
-
-const FIXTURES: FixtureImage[] = [
-  'normal-1.jpeg',
-  'pneumonia-1.jpeg',
-  'normal-fullres.jpeg',
-  'truncated-header.jpeg',
-  'truncated-body.jpeg',
-  'text-named.jpg',
-  'one-pixel.png',
-  'huge-5000px.png',
-  'metadata-heavy.jpeg',
-];
-
-describe('checkImageBytes', () => {
-  it('reaches the same verdict as classify’s object inspection for every fixture', async () => {
-    const objects: Record<string, { bytes: Uint8Array }> = {
-      ...Object.fromEntries(FIXTURES.map((name) => [name, { bytes: fixtureImage(name) }])),
-      'gif.jpg': { bytes: foreignHeader('gif') },
-      'webp.jpg': { bytes: foreignHeader('webp') },
-      'png-64.png': { bytes: pngHeader(64, 64) },
-      'png-4097.png': { bytes: pngHeader(4097, 100) },
-      'empty.jpg': { bytes: new Uint8Array() },
-    };
-    const s3 = mockClient(S3Client);
-    serveObjects(s3, objects);
-    const client = new S3Client({ region: 'eu-west-1' });
-    for (const [key, { bytes }] of Object.entries(objects)) {
-      const inspected = await inspectObject(client, 'b', key, undefined);
-      const local = checkImageBytes(bytes);
-      const expected = inspected.kind === 'rejected' ? inspected.reason : 'image';
-      expect(local.ok ? 'image' : local.reason, key).toBe(expected);
-    }
-    s3.restore();
-  });
-
-  it('says why a file is refused', () => {
-    expect(checkImageBytes(fixtureImage('one-pixel.png'))).toEqual({ ok: false, reason: 'dimensions-too-small', detail: '1x1 px; each side must be at least 64 px' });
-    expect(checkImageBytes(fixtureImage('normal-1.jpeg'))).toEqual({ ok: true, format: 'jpeg', width: 224, height: 224 });
-  });
-});
+import { dicomHeader, fixtureImage } from '../fixtures/images.js';
 
 describe('pneumo submit', () => {
   let servers: LocalServers;
@@ -81,7 +40,7 @@ describe('pneumo submit', () => {
   it('maps files and directory trees to inbox keys and refuses two files for one key', async () => {
     const { candidates, skipped } = await collectCandidates([join(dir, 'scans'), join(dir, 'single.jpeg')], 'ward-9');
     expect(candidates.map((c) => c.key)).toEqual(['inbox/ward-9/a.jpeg', 'inbox/ward-9/ward-3/b.png', 'inbox/ward-9/ward-3/c.JPG', 'inbox/ward-9/single.jpeg']);
-    expect(skipped).toEqual([join(dir, 'scans/notes.txt')]);
+    expect(skipped).toEqual([{ path: join(dir, 'scans/notes.txt'), why: 'not .jpg/.jpeg/.png', missing: false }]);
     await expect(collectCandidates([join(dir, 'single.jpeg'), join(dir, 'single.jpeg')], undefined)).rejects.toThrow(/both be uploaded as inbox\/single.jpeg/);
     await expect(collectCandidates([join(dir, 'missing')], undefined)).rejects.toMatchObject({ name: 'UsageError' });
   });
@@ -114,7 +73,7 @@ describe('pneumo submit', () => {
     const ctx = testContext(target, io, async (count) => {
       if (count === 2) {
         const head = await target.clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'inbox/w/single.jpeg' }));
-        await putResult(target, { imageKey: 'inbox/w/single.jpeg', eTag: head.ETag?.replace(/"/g, ''), label: 'PNEUMONIA', confidence: 91.5 });
+        await putResult(target, { imageKey: 'inbox/w/single.jpeg', eTag: head.ETag?.replace(/"/g, ''), sequencer: '0000000000000002', label: 'PNEUMONIA', confidence: 91.5 });
       }
     });
     const code = await submit(ctx, [join(dir, 'single.jpeg')], { prefix: 'w', concurrency: 1, wait: true, timeoutMs: 60_000, format: 'json' });
@@ -153,6 +112,191 @@ describe('pneumo submit', () => {
     });
     expect(code).toBe(1);
     expect(io.stderr).toEqual([`uploaded 1 of 3 image(s) to s3://${BUCKET}/ before an error stopped the rest`, 'pneumo: SlowDown: Please reduce your request rate.']);
+  });
+});
+
+describe('pneumo submit with files that are not plain images', () => {
+  let servers: LocalServers;
+  let dir: string;
+
+  beforeAll(async () => {
+    servers = await startLocalServers();
+    dir = await mkdtemp(join(tmpdir(), 'pneumo-submit-odd-'));
+    await writeFile(join(dir, 'good.jpeg'), fixtureImage('normal-1.jpeg'));
+    await writeFile(join(dir, 'next.jpeg'), fixtureImage('normal-2.jpeg'));
+    await writeFile(join(dir, 'scan.dcm.jpeg'), dicomHeader());
+    execFileSync('mkfifo', [join(dir, 'pipe.jpeg')]);
+    await mkdir(join(dir, 'tree/sub'), { recursive: true });
+    await writeFile(join(dir, 'tree/own.jpeg'), fixtureImage('pneumonia-1.jpeg'));
+    await symlink(join(dir, 'good.jpeg'), join(dir, 'tree/linked.jpeg'));
+    await symlink(join(dir, 'missing.jpeg'), join(dir, 'tree/gone.jpeg'));
+    await symlink(join(dir, 'tree'), join(dir, 'tree/sub/loop'));
+  });
+
+  afterAll(async () => {
+    await servers.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(args: string[], target: Target = servers.target()): Promise<{ code: number; out: Submission[]; err: string }> {
+    const io = captureIo();
+    const code = await runCli(['submit', ...args, '-f', 'json'], { io, resolveTarget: () => Promise.resolve(target) });
+    return { code, out: io.stdout.length ? (JSON.parse(io.text()) as Submission[]) : [], err: io.stderr.join('\n') };
+  }
+
+  it('refuses a FIFO and a socket from their stat, without reading or hanging, and uploads the rest', async () => {
+    const socketPath = join(dir, 'sock.jpeg');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const { code, out, err } = await run([join(dir, 'pipe.jpeg'), join(dir, 'sock.jpeg'), join(dir, 'good.jpeg')]);
+      expect(code).toBe(1);
+      expect(out.map((s) => [s.key, s.outcome, s.reason])).toEqual([
+        ['inbox/pipe.jpeg', 'skipped', 'not-a-regular-file'],
+        ['inbox/sock.jpeg', 'skipped', 'not-a-regular-file'],
+        ['inbox/good.jpeg', 'uploaded', undefined],
+      ]);
+      expect(out[0]?.detail).toMatch(/FIFO/);
+      expect(out[1]?.detail).toMatch(/socket/);
+      expect(err).toMatch(/skipped .*pipe\.jpeg: not-a-regular-file \(a FIFO \(named pipe\)/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    }
+  });
+
+  it('follows a link to a file, reports a broken link and a folder loop, and exits 1 for the missing image', async () => {
+    const { code, out, err } = await run([join(dir, 'tree')]);
+    expect(out.map((s) => [s.key, s.outcome])).toEqual([
+      ['inbox/linked.jpeg', 'uploaded'],
+      ['inbox/own.jpeg', 'uploaded'],
+    ]);
+    expect(err).toContain(`skipped ${join(dir, 'tree/gone.jpeg')}: symbolic link to nothing (ENOENT)`);
+    expect(err).toContain(`skipped ${join(dir, 'tree/sub/loop')}: link back to a folder being walked`);
+    expect(code).toBe(1);
+  });
+
+  it('names a DICOM file as such before uploading it', async () => {
+    const { code, out } = await run([join(dir, 'scan.dcm.jpeg')]);
+    expect(code).toBe(1);
+    expect(out).toEqual([expect.objectContaining({ outcome: 'refused', reason: 'dicom-not-supported', detail: 'DICOM file: export it as PNG or JPEG' })]);
+  });
+
+  it('skips a file it cannot read, uploads the others and exits 1 at the end', async () => {
+    const vanishing = join(dir, 'vanishing.jpeg');
+    await writeFile(vanishing, fixtureImage('pneumonia-2.jpeg'));
+    const target = servers.target();
+    // The first upload removes the second file before it is read: a file that is there when listed and not when read.
+    mockClient(target.clients.s3).on(PutObjectCommand).callsFakeOnce(async () => {
+      await unlink(vanishing);
+      return { ETag: '"e1"' };
+    }).resolves({ ETag: '"e2"' });
+    const { code, out, err } = await run([join(dir, 'good.jpeg'), vanishing, join(dir, 'next.jpeg'), '-c', '1'], target);
+    expect(out.map((s) => [s.key, s.outcome, s.reason])).toEqual([
+      ['inbox/good.jpeg', 'uploaded', undefined],
+      ['inbox/vanishing.jpeg', 'skipped', 'unreadable'],
+      ['inbox/next.jpeg', 'uploaded', undefined],
+    ]);
+    expect(out[1]?.detail).toMatch(/^ENOENT/);
+    expect(err).toMatch(/uploaded 2 image\(s\) .*; skipped 1 that could not be read/);
+    expect(code).toBe(1);
+  });
+
+  it('stops at a missing bucket with exit 3: the target, not a file, is what failed', async () => {
+    const { code, err } = await run([join(dir, 'good.jpeg'), join(dir, 'next.jpeg')], servers.target({ names: { bucket: 'no-such-bucket' } }));
+    expect(code).toBe(3);
+    expect(err).toMatch(/no-such-bucket/);
+  });
+});
+
+describe('pneumo submit --wait matches its own row', () => {
+  let servers: LocalServers;
+  let dir: string;
+  const start = Date.parse('2026-12-01T10:00:00.000Z');
+
+  beforeAll(async () => {
+    servers = await startLocalServers();
+    dir = await mkdtemp(join(tmpdir(), 'pneumo-submit-wait-'));
+    await writeFile(join(dir, 'chest.jpeg'), fixtureImage('normal-1.jpeg'));
+  });
+
+  afterAll(async () => {
+    await servers.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * classify answers before PutObject has returned to the CLI, with a processedAt from its own clock, which is
+   * behind the CLI's: the race that made --wait miss its result.
+   */
+  async function raceUpload(key: string, response: { ETag: string; VersionId?: string }, row: Record<string, unknown>): Promise<{ code: number; views: ResultView[]; err: string }> {
+    const target = servers.target();
+    const io = captureIo();
+    let clock = start;
+    mockClient(target.clients.s3).on(PutObjectCommand).callsFake(async () => {
+      await putResult(target, { imageKey: key, processedAt: new Date(start - 500).toISOString(), label: 'NORMAL', confidence: 97, ...row });
+      return response;
+    });
+    const ctx = testContext(target, io, () => {
+      clock += 1000;
+    }, () => clock);
+    const code = await submit(ctx, [join(dir, 'chest.jpeg')], { prefix: key.split('/')[1], concurrency: 1, wait: true, timeoutMs: 5000, format: 'json' });
+    target.close();
+    return { code, views: io.stdout.length ? (JSON.parse(io.text()) as ResultView[]) : [], err: io.stderr.join('\n') };
+  }
+
+  it('by ETag and a newer S3 event than the row the key had, when the bucket returns no version id', async () => {
+    const target = servers.target();
+    // The same bytes uploaded before: same ETag, an older event. It must not count as this upload's answer.
+    await putResult(target, { imageKey: 'inbox/etag/chest.jpeg', eTag: 'same', sequencer: '0000000000000001', processedAt: '2026-11-30T00:00:00.000Z', label: 'PNEUMONIA', confidence: 60 });
+    target.close();
+    const { code, views } = await raceUpload('inbox/etag/chest.jpeg', { ETag: '"same"' }, { eTag: 'same', sequencer: '0000000000000002' });
+    expect(code).toBe(0);
+    expect(views).toEqual([expect.objectContaining({ key: 'inbox/etag/chest.jpeg', label: 'NORMAL', confidence: 97 })]);
+  });
+
+  it('never takes the earlier row of the same bytes for the answer', async () => {
+    const target = servers.target();
+    await putResult(target, { imageKey: 'inbox/stale/chest.jpeg', eTag: 'same', sequencer: '0000000000000005', label: 'PNEUMONIA', confidence: 60 });
+    mockClient(target.clients.s3).on(PutObjectCommand).resolves({ ETag: '"same"' });
+    let clock = start;
+    const io = captureIo();
+    const ctx = testContext(target, io, () => {
+      clock += 1000;
+    }, () => clock);
+    expect(await submit(ctx, [join(dir, 'chest.jpeg')], { prefix: 'stale', concurrency: 1, wait: true, timeoutMs: 3000, format: 'json' })).toBe(1);
+    expect(io.stderr).toContain('no result for inbox/stale/chest.jpeg after 3 s');
+    target.close();
+  });
+
+  it('by the version id PutObject returned, on a versioned bucket', async () => {
+    const target = servers.target();
+    await putResult(target, { imageKey: 'inbox/versioned/chest.jpeg', eTag: 'same', objectVersionId: 'v1', sequencer: '0000000000000009', label: 'PNEUMONIA', confidence: 60 });
+    target.close();
+    const { code, views } = await raceUpload('inbox/versioned/chest.jpeg', { ETag: '"same"', VersionId: 'v2' }, { eTag: 'same', objectVersionId: 'v2', sequencer: '0000000000000003' });
+    expect(code).toBe(0);
+    expect(views).toEqual([expect.objectContaining({ key: 'inbox/versioned/chest.jpeg', label: 'NORMAL' })]);
+  });
+});
+
+describe('answersUpload', () => {
+  const upload: Submission = { file: 'f.jpeg', key: 'inbox/f.jpeg', outcome: 'uploaded', eTag: 'e1' };
+  const row = (fields: Record<string, unknown>): Record<string, unknown> => ({ status: 'CLASSIFIED', eTag: 'e1', ...fields });
+
+  it('compares S3\'s own values only: the sequencer, else the event time, and never a processedAt', () => {
+    const earlier = { sequencer: '0000000000000005', eventTime: '2026-12-01T10:00:00.000Z' };
+    expect(answersUpload(row({ sequencer: '0000000000000006', processedAt: '2000-01-01T00:00:00.000Z' }), upload, earlier)).toBe(true);
+    expect(answersUpload(row({ sequencer: '0000000000000005', processedAt: '2999-01-01T00:00:00.000Z' }), upload, earlier)).toBe(false);
+    expect(answersUpload(row({ eventTime: '2026-12-01T10:00:01.000Z' }), upload, { eventTime: earlier.eventTime })).toBe(true);
+    expect(answersUpload(row({ eventTime: earlier.eventTime }), upload, { eventTime: earlier.eventTime })).toBe(false);
+    expect(answersUpload(row({ eTag: 'other', sequencer: '0000000000000009' }), upload, earlier)).toBe(false);
+    expect(answersUpload(row({ sequencer: '0000000000000001' }), upload, undefined)).toBe(true);
+  });
+
+  it('waits past a retry in progress, and decides by version id when the bucket gave one', () => {
+    expect(answersUpload(row({ status: 'FAILED', reason: 'retryable-error' }), upload, undefined)).toBe(false);
+    const versioned: Submission = { ...upload, versionId: 'v2' };
+    expect(answersUpload(row({ objectVersionId: 'v2' }), versioned, { sequencer: 'FFFFFFFFFFFFFFFF' })).toBe(true);
+    expect(answersUpload(row({ objectVersionId: 'v1', sequencer: 'FFFFFFFFFFFFFFFFFF' }), versioned, undefined)).toBe(false);
   });
 });
 

@@ -66,6 +66,29 @@ describe('classify handler', () => {
     await expect(handler(s3Event({ key: 'inbox/a.jpeg', versionId: 'v1' }), context)).rejects.toThrow(/inbox\/a\.jpeg/);
   });
 
+  it('logs no Powertools warning for an invocation that only rejects images, and still emits the Rejected metric', async () => {
+    const handler = await loadHandler({ ...ENV, POWERTOOLS_METRICS_DISABLED: 'false' });
+    serveObjects(s3Mock, { 'inbox/notes.jpg': { bytes: fixtureImage('text-named.jpg'), versionId: 'v1' } });
+    const written: string[] = [];
+    const capture = (chunk: unknown): boolean => {
+      written.push(String(chunk));
+      return true;
+    };
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await handler(s3Event({ key: 'inbox/notes.jpg', versionId: 'v1' }), context);
+      await handler(s3Event({ key: 'inbox/notes.jpg', versionId: 'v1', sequencer: '0A' }), context);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    const text = written.join('');
+    expect(text).not.toMatch(/No application metrics to publish/);
+    const blobs = text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(blobs.filter((blob) => blob.Rejected === 1 && blob.reason === 'unsupported-format')).toHaveLength(2);
+  });
+
   it('fails on an event that is not from S3', async () => {
     const handler = await loadHandler(ENV);
     await expect(handler({ hello: 'world' }, context)).rejects.toThrow(/no Records array/);

@@ -405,8 +405,32 @@ describe('classifyS3Event', () => {
       latencyMs: 7,
       stored: true,
     });
-    const logged = JSON.stringify(info.mock.calls);
-    expect(logged).not.toContain(Buffer.from(fixtureImage('normal-1.jpeg').subarray(0, 12)).toString('base64'));
+  });
+
+  it('logs no image bytes at any level, in any encoding, whatever the outcome', async () => {
+    const images = { 'inbox/good.jpeg': fixtureImage('normal-1.jpeg'), 'inbox/tiny.png': fixtureImage('one-pixel.png'), 'inbox/throttled.jpeg': fixtureImage('normal-2.jpeg') };
+    serveObjects(s3Mock, Object.fromEntries(Object.entries(images).map(([key, bytes]) => [key, { bytes, versionId: 'v1' }])));
+    rekognitionMock.on(DetectCustomLabelsCommand).callsFake((input: { Image?: { S3Object?: { Name?: string } } }) => {
+      if (input.Image?.S3Object?.Name === 'inbox/throttled.jpeg') throw new ThrottlingException({ message: 'slow down', $metadata: {} });
+      return labels(95, 5);
+    });
+    const levels = (['debug', 'info', 'warn', 'error', 'critical'] as const).map((level) => vi.spyOn(deps.logger, level));
+    await expect(classifyS3Event(deps, s3Event(...Object.keys(images).map((key) => ({ key, versionId: 'v1' }))))).rejects.toThrow(RecordsNotProcessedError);
+    const calls = levels.flatMap((spy) => spy.mock.calls);
+    // A classified, a rejected and a retryable outcome were each logged.
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    const logged = JSON.stringify(calls);
+    for (const bytes of Object.values(images)) {
+      const buffer = Buffer.from(bytes);
+      // Every 18-byte run at every offset, so a copy of any 20 bytes of the image shows, whatever its alignment.
+      for (let offset = 0; offset + 18 <= buffer.length; offset += 1) {
+        const run = buffer.subarray(offset, offset + 18);
+        expect(logged).not.toContain(run.toString('base64'));
+        expect(logged).not.toContain(run.toString('hex'));
+        expect(logged).not.toContain(Array.from(run.subarray(0, 8)).join(','));
+      }
+    }
+    expect(logged).not.toContain('"type":"Buffer"');
   });
 
   it('emits per-label and per-reason metrics', async () => {

@@ -2,7 +2,7 @@ import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectObject } from '../../src/lib/image-check.js';
-import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
+import { dicomHeader, fixtureImage, foreignHeader, largeMetadataJpeg, pngHeader } from '../fixtures/images.js';
 import type { FixtureImage } from '../fixtures/images.js';
 import { BUCKET } from '../fixtures/s3-events.js';
 import { serveObjects } from '../fixtures/s3-objects.js';
@@ -41,6 +41,26 @@ describe('inspectObject', () => {
     const { ranges } = serveFixture('metadata-heavy.jpeg');
     expect(await inspectObject(s3, BUCKET, 'inbox/x', 'v1')).toMatchObject({ kind: 'image', image: { width: 224 } });
     expect(ranges).toEqual(['bytes=0-65535', 'bytes=120010-185545']);
+  });
+
+  it('classifies a JPEG whose 1.3 MB ICC profile puts the frame header past the first MB, hopping segment to segment', async () => {
+    const bytes = await largeMetadataJpeg();
+    const { ranges } = serveObjects(s3Mock, { 'inbox/x': { bytes, versionId: 'v1' } });
+    expect(await inspectObject(s3, BUCKET, 'inbox/x', 'v1')).toMatchObject({ kind: 'image', image: { format: 'jpeg', width: 224, height: 224 } });
+    // One read per 64 KiB APP2 segment, each starting at a marker: 20 reads for 20 segments, never the whole file.
+    const starts = ranges.map((range) => Number(/^bytes=(\d+)-/.exec(range)?.[1]));
+    expect(ranges[0]).toBe('bytes=0-65535');
+    expect(ranges).toHaveLength(20);
+    for (const start of starts.slice(1)) expect([bytes[start], bytes[start + 1]]).toEqual([0xff, 0xe2]);
+  });
+
+  it('names a DICOM file under an image name, in words a person can act on', async () => {
+    serveObjects(s3Mock, { 'inbox/x.jpeg': { bytes: dicomHeader() } });
+    expect(await inspectObject(s3, BUCKET, 'inbox/x.jpeg', undefined)).toMatchObject({
+      kind: 'rejected',
+      reason: 'dicom-not-supported',
+      detail: 'DICOM file: export it as PNG or JPEG',
+    });
   });
 
   it.each([

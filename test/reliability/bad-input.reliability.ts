@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { fixtureImage } from '../fixtures/images.js';
+import { dicomHeader, fixtureImage, largeMetadataJpeg } from '../fixtures/images.js';
 import {
   bmp,
   cmykJpeg,
@@ -16,8 +16,8 @@ import {
   sixteenBitPng,
 } from './support/images.js';
 import { outcomeKey, recordedEvent, sequencer } from './support/events.js';
-import { ANSWERED, deployModel, localTemplate, startHarness } from './support/stack.js';
-import type { Harness, Row } from './support/stack.js';
+import { ANSWERED, deadLetterKeys, deployModel, localTemplate, startHarness, tapClassify } from './support/stack.js';
+import type { EventTap, Harness, Row } from './support/stack.js';
 import { FamilyTally, table } from './support/summary.js';
 
 /*
@@ -94,9 +94,13 @@ const CASES: readonly Case[] = [
   // The row keeps the stored dimensions (the header's), not the displayed ones after rotation.
   { kind: 'EXIF-rotated JPEG (orientation 6)', key: 'inbox/matrix/rotated.jpeg', body: exifRotatedJpeg, expect: { status: 'ANSWERED', width: 160, height: 96, format: 'jpeg' } },
   { kind: 'JPEG with 180 KB of metadata before its frame', key: 'inbox/matrix/metadata.jpeg', body: () => fixtureImage('metadata-heavy.jpeg'), expect: { status: 'ANSWERED', width: 224, height: 224 } },
+  { kind: 'JPEG with a 1.3 MB ICC profile before its frame', key: 'inbox/matrix/large-icc.jpeg', body: largeMetadataJpeg, expect: { status: 'ANSWERED', width: 224, height: 224 } },
+  { kind: 'DICOM file named .jpeg', key: 'inbox/matrix/scan.jpeg', body: dicomHeader, expect: { status: 'REJECTED', reason: 'dicom-not-supported', detail: /^DICOM file: export it as PNG or JPEG$/ } },
 ];
 
 let harness: Harness;
+// Every event the stack hands to classify, so "not notified" means classify never saw the key.
+let tap: EventTap;
 const tally = new FamilyTally('bad input matrix');
 const report: (string | number)[][] = [];
 let directSequence = 0x7000_0000_0000_0000n;
@@ -104,9 +108,11 @@ let directSequence = 0x7000_0000_0000_0000n;
 beforeAll(async () => {
   harness = await startHarness({ template: await localTemplate(inject('localPackageDir')) });
   await deployModel(harness);
+  tap = tapClassify(harness);
 });
 
 afterAll(async () => {
+  tap.remove();
   process.stdout.write(`\n${table(['kind', 'expected', 'got'], report)}\n`);
   tally.print();
   await harness.close();
@@ -138,6 +144,8 @@ describe('bad input matrix', () => {
   it.each(CASES)('$kind → $expect.status', async (testCase) => {
     const body = await testCase.body();
     const before = harness.outcomes.length;
+    const invoker = harness.stack.invokers.ClassifyLambdaFunction;
+    const invokedBefore = invoker?.stats.invoked ?? 0;
     if (testCase.direct) {
       await harness.put(testCase.key, body);
       await harness.stack.idle();
@@ -149,6 +157,9 @@ describe('bad input matrix', () => {
     await harness.stack.idle();
     const row = await harness.row(testCase.key);
     const outcomes = harness.outcomes.slice(before).filter((outcome) => outcomeKey(outcome) === testCase.key);
+    // Cases run one at a time, so every invocation since `before` was for this case.
+    const invocations = (invoker?.stats.invoked ?? 0) - invokedBefore;
+    const deadLettered = (await harness.deadLetters()).some((letter) => deadLetterKeys(letter).includes(testCase.key));
     report.push([testCase.kind, describeExpectation(testCase.expect), describeRow(row)]);
     let ok = false;
     try {
@@ -158,6 +169,7 @@ describe('bad input matrix', () => {
           expect(row).toMatchObject({ status: 'REJECTED', reason: expectation.reason });
           if (expectation.detail) expect(row?.detail).toMatch(expectation.detail);
           expect(outcomes).toHaveLength(1);
+          expect(invocations).toBe(1);
           break;
         case 'ANSWERED':
           expect(ANSWERED).toContain(row?.status);
@@ -168,18 +180,27 @@ describe('bad input matrix', () => {
             ...(expectation.format ? { imageFormat: expectation.format } : {}),
           });
           expect(outcomes).toHaveLength(1);
+          expect(invocations).toBe(1);
           break;
         case 'NO_ROW':
           expect(row).toBeUndefined();
-          if (expectation.skip) expect(outcomes).toEqual([{ kind: 'skipped', key: testCase.key, why: expectation.skip }]);
-          else expect(outcomes).toEqual([]);
+          if (expectation.skip) {
+            expect(outcomes).toEqual([{ kind: 'skipped', key: testCase.key, why: expectation.skip }]);
+            expect(invocations).toBe(1);
+          } else {
+            // Not notified: classify was never handed the key, let alone invoked.
+            expect(tap.seen.has(testCase.key)).toBe(false);
+            expect(invocations).toBe(0);
+          }
           break;
       }
       ok = true;
     } finally {
-      // Lost: something classify should have answered, with neither a row nor a dead letter.
-      const lost = testCase.expect.status !== 'NO_ROW' && !row && (await harness.deadLetters()).length === 0 ? 1 : 0;
-      tally.record(ok, lost);
+      // Lost: an upload that should have a row, or an event that should end in classify's skip, with neither that
+      // nor a dead letter of its own key.
+      const expectation = testCase.expect;
+      const reachedEnd = expectation.status === 'NO_ROW' ? !expectation.skip || outcomes.some((outcome) => outcome.kind === 'skipped') : row !== undefined;
+      tally.record(ok, reachedEnd || deadLettered ? 0 : 1);
     }
   });
 

@@ -3,12 +3,13 @@ import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RecordOutcome } from '../../src/lib/classify.js';
 import { rekognitionClient } from '../../src/lib/clients.js';
+import { Hold } from '../fixtures/hold.js';
 import { outcomeKey } from './support/events.js';
 import { resizedXray, sampleXrays } from './support/images.js';
 import { freePort } from '../fixtures/ports.js';
 import { startTcpProxy } from './support/proxy.js';
 import type { TcpProxy } from './support/proxy.js';
-import { ANSWERED, deadLetterKeys, deployModel, eventKey, execute, inPool, localTemplate, startExecution, startHarness, tapClassify } from './support/stack.js';
+import { ANSWERED, deadLetterKeys, deployModel, eventKey, execute, inPool, localTemplate, startHarness, tapClassify } from './support/stack.js';
 import type { Harness, Row } from './support/stack.js';
 import { FamilyTally, table } from './support/summary.js';
 
@@ -25,6 +26,10 @@ let proxy: TcpProxy;
 let bodies: Uint8Array[];
 const tally = new FamilyTally('faults');
 const scenarios: (string | number)[][] = [];
+// While set, every DetectCustomLabels call waits in the emulator until the test opens it.
+let detectHold: Hold | undefined;
+// DetectCustomLabels as classify's client sent it: calls, and HTTP attempts (more attempts = SDK retries).
+const detect = { calls: 0, attempts: 0 };
 
 beforeAll(async () => {
   const dynamodbPort = await freePort();
@@ -35,7 +40,23 @@ beforeAll(async () => {
     // The functions reach DynamoDB through the proxy; the test's own client goes straight to dynalite.
     // The stop-mid-burst case follows the manual start path; on-demand start is covered by test/local/serving.test.ts.
     environment: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${proxy.port}`, ON_DEMAND_START: 'false' },
+    rekognition: { hold: (point) => (point.at === 'call' && point.operation === 'DetectCustomLabels' ? detectHold?.enter() : undefined) },
   });
+  // The initialize step runs once per call, the deserialize step once per attempt (inside the retry middleware).
+  rekognitionClient.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'DetectCustomLabelsCommand') detect.calls += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'reliabilityCountDetectCalls' },
+  );
+  rekognitionClient.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'DetectCustomLabelsCommand') detect.attempts += 1;
+      return next(args);
+    },
+    { step: 'deserialize', name: 'reliabilityCountDetectAttempts' },
+  );
   await deployModel(harness);
   bodies = await Promise.all((await sampleXrays(5)).map((source, i) => resizedXray(80 + i, 80, i % 2 ? 'png' : 'jpeg', source)));
 });
@@ -43,6 +64,8 @@ beforeAll(async () => {
 afterAll(async () => {
   process.stdout.write(`\n${table(['scenario', 'images', 'answered', 'recovered (DLQ replay or re-drive)', 'no row (expected)', 'lost', 'SDK retry tokens left'], scenarios)}\n`);
   tally.print();
+  rekognitionClient.middlewareStack.remove('reliabilityCountDetectCalls');
+  rekognitionClient.middlewareStack.remove('reliabilityCountDetectAttempts');
   await harness.close();
   await proxy.close();
 });
@@ -98,21 +121,33 @@ describe('faults', () => {
   it.each([
     { label: 'emulator 5xx (100 × InternalServerError)', slug: '5xx', error: 'InternalServerError', count: 100 },
     { label: 'throttling storm (150 × ThrottlingException)', slug: 'throttle', error: 'ThrottlingException', count: 150 },
-  ])('$label: SDK retries, then Lambda retries; every image answered or dead-lettered with a FAILED row, then re-driven', async ({ label, slug, error, count }) => {
+  ])('$label: SDK retries, then Lambda retries; the images that outlast both are dead-lettered with a FAILED row, and the re-drive answers exactly those', async ({ label, slug, error, count }) => {
     const keys = keysFor(slug, 60);
+    const invoker = harness.stack.invokers.ClassifyLambdaFunction;
+    const retriedBefore = invoker?.stats.retried ?? 0;
+    const detectBefore = { ...detect };
+    // More faults than the images in flight can take before one is dead-lettered (reserved concurrency 5 × 3
+    // invocations × 5 SDK attempts = 75), so at least one image is, whatever the interleaving.
     harness.stack.emulator.injectFault({ operation: 'DetectCustomLabels', count, error });
     await uploadAll(keys);
     await harness.stack.idle();
     harness.stack.emulator.clearFaults();
     const first = await settle(keys);
     expect(first.lost).toEqual([]);
+    // The SDK retried (some call took more than one attempt), Lambda retried, and some images outlasted both.
+    expect(detect.attempts - detectBefore.attempts).toBeGreaterThan(detect.calls - detectBefore.calls);
+    expect((invoker?.stats.retried ?? 0) - retriedBefore).toBeGreaterThan(0);
+    expect(first.deadLettered.size).toBeGreaterThan(0);
     // An image that outlasted every retry is in the dead-letter file and has a FAILED row saying so.
     for (const key of first.deadLettered) expect(first.rows.get(key)).toMatchObject({ status: 'FAILED', reason: 'retryable-error' });
-    // The start machine (model already running) re-drives FAILED retryable-error rows.
+    expect(first.answered.length + first.deadLettered.size).toBe(keys.length);
+    // The start machine (model already running) re-drives FAILED retryable-error rows: exactly the dead-lettered
+    // ones; the answered rows are left as they were.
     const start = await execute(harness, 'StartModelStateMachine', `start-after-${slug}`, {});
-    expect(start.status).toBe('SUCCEEDED');
+    expect(start).toMatchObject({ status: 'SUCCEEDED', output: { redrive: { answered: first.deadLettered.size } } });
     const after = await settle(keys);
     expect(after.answered).toHaveLength(keys.length);
+    for (const key of first.answered) expect(after.rows.get(key)).toEqual(first.rows.get(key));
     await record(label, keys, first.answered.length, first.deadLettered.size, after.lost.length);
   }, 300_000);
 
@@ -159,31 +194,55 @@ describe('faults', () => {
       expect([...outcomes].sort(byKey)).toEqual(keys.map((key) => ({ kind: 'skipped', key, why: 'deleted' })));
       const rows = await Promise.all(keys.map((key) => harness.row(key)));
       expect(rows.filter(Boolean)).toEqual([]);
-      await record('object deleted before classify reads it', keys, 0, 0, 0, keys.length);
+      // Lost: a key whose event ended with neither the reported skip, nor a row, nor a dead letter.
+      const skipped = new Set(outcomes.filter((outcome) => outcome.kind === 'skipped' && outcome.why === 'deleted').map(outcomeKey));
+      const ended = await settle(keys);
+      const lost = ended.lost.filter((key) => !skipped.has(key));
+      await record('object deleted before classify reads it', keys, 0, 0, lost.length, keys.length - lost.length);
     } finally {
       tap.remove();
     }
   });
 
-  it('duplicate deliveries: written once; concurrent copies of one event store one row', async () => {
+  it('duplicate deliveries: copies racing to the conditional write store one result; a late copy is skipped', async () => {
     const keys = keysFor('duplicate', 10);
-    const tap = tapClassify(harness);
+    const tap = tapClassify(harness, (key) => keys.includes(key));
     try {
       await uploadAll(keys);
-      await harness.stack.idle();
-      const stored = await Promise.all(keys.map((key) => harness.row(key)));
+      expect(tap.held).toHaveLength(keys.length);
       const from = harness.outcomes.length;
-      // Each recorded event delivered three more times, all at once.
-      for (const key of keys) {
-        const event = tap.seen.get(key)?.[0] as S3Event;
-        for (let copy = 0; copy < 3; copy++) tap.deliver(structuredClone(event));
+      // Per key: the event and three copies at once, each held in DetectCustomLabels until all four are there, so
+      // all four passed the duplicate pre-check (no row yet) and reach the conditional write together.
+      for (const event of tap.held) {
+        const hold = new Hold();
+        detectHold = hold;
+        try {
+          tap.deliver(event);
+          for (let copy = 0; copy < 3; copy++) tap.deliver(structuredClone(event));
+          await hold.reached(4);
+        } finally {
+          detectHold = undefined;
+          hold.open();
+        }
+        await harness.stack.idle();
       }
+      const raced = harness.outcomes.slice(from);
+      const kindsByKey = new Map(keys.map((key) => [key, raced.filter((outcome) => outcomeKey(outcome) === key).map((outcome) => outcome.kind).sort()]));
+      expect([...kindsByKey.values()]).toEqual(keys.map(() => ['kept-newer', 'kept-newer', 'kept-newer', 'written']));
+      const stored = await Promise.all(keys.map((key) => harness.row(key)));
+      for (const [i, row] of stored.entries()) {
+        const written = raced.find((outcome) => outcome.kind === 'written' && outcome.row.imageKey === keys[i]);
+        expect(written?.kind === 'written' ? written.row : undefined).toEqual(row);
+      }
+      // A copy after the answer costs one GetItem and changes nothing.
+      const late = harness.outcomes.length;
+      for (const event of tap.held) tap.deliver(structuredClone(event));
       await harness.stack.idle();
-      const outcomes = harness.outcomes.slice(from);
-      expect(outcomes).toHaveLength(keys.length * 3);
-      expect(outcomes.filter((outcome) => outcome.kind === 'written')).toEqual([]);
+      const lateOutcomes = harness.outcomes.slice(late);
+      expect(lateOutcomes.sort((a, b) => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? ''))).toEqual(keys.map((key) => ({ kind: 'skipped', key, why: 'already-settled' })));
       expect(await Promise.all(keys.map((key) => harness.row(key)))).toEqual(stored);
-      await record('each event delivered 4 times', keys, keys.length, 0, 0);
+      const ended = await settle(keys);
+      await record('each event delivered 4 times at once, then once more', keys, ended.answered.length, 0, ended.lost.length);
     } finally {
       tap.remove();
     }
@@ -224,34 +283,48 @@ describe('faults', () => {
       await harness.stack.idle();
       expect(harness.outcomes.slice(from).map((outcome) => outcome.kind)).toEqual(keys.map(() => 'skipped'));
       expect(await Promise.all(keys.map((key) => harness.row(key)))).toEqual(rows);
-      await record('older event delivered after the newer one', keys, keys.length, 0, 0);
+      const ended = await settle(keys);
+      await record('older event delivered after the newer one', keys, ended.answered.length, 0, ended.lost.length);
     } finally {
       tap.remove();
     }
   });
 
-  it('model stopped mid-burst: later images wait as PENDING, the start machine re-drives every one of them', async () => {
+  it('model stopped mid-burst: images queued behind the stop wait as PENDING, the start machine re-drives exactly those', async () => {
     const keys = keysFor('stopped', 300);
-    // The first 60 are answered; the stop is triggered as the other 240 are uploaded and processed.
+    const beforeStop = keys.slice(0, 180);
+    const behindStop = keys.slice(180);
     await uploadAll(keys.slice(0, 60));
     await harness.stack.idle();
-    const stop = await startExecution(harness, 'StopModelStateMachine', 'stop-mid-burst', {});
-    await uploadAll(keys.slice(60));
-    await harness.stack.idle();
-    const during = await settle(keys);
+    // The other 240 are uploaded with their events held in the queue: 120 are handed to classify while the model
+    // runs, the stop runs to its end, then the last 120 arrive (as a backlog in Lambda's queue would).
+    const tap = tapClassify(harness, (key) => keys.slice(60).includes(key));
+    let during: Settlement;
+    try {
+      await uploadAll(keys.slice(60));
+      expect(tap.held).toHaveLength(240);
+      const queued = new Map(tap.held.map((event) => [eventKey(event), event]));
+      for (const key of keys.slice(60, 180)) tap.deliver(queued.get(key) as S3Event);
+      await harness.stack.idle();
+      const stop = await execute(harness, 'StopModelStateMachine', 'stop-mid-burst', {});
+      expect(stop.status).toBe('SUCCEEDED');
+      for (const key of behindStop) tap.deliver(queued.get(key) as S3Event);
+      await harness.stack.idle();
+      during = await settle(keys);
+    } finally {
+      tap.remove();
+    }
     const pending = keys.filter((key) => during.rows.get(key)?.status === 'PENDING');
-    expect(stop).toContain('stop-mid-burst');
-    expect(during.lost.filter((key) => !pending.includes(key))).toEqual([]);
-    // The stop really landed mid-burst: some images were answered before it, some waited after it.
-    expect(during.answered.length).toBeGreaterThanOrEqual(60);
-    expect(pending.length).toBeGreaterThan(0);
+    expect(during.answered).toEqual(beforeStop);
+    expect(pending).toEqual(behindStop);
     for (const key of pending) expect(during.rows.get(key)?.reason).toBe('model-not-running');
 
     const start = await execute(harness, 'StartModelStateMachine', 'start-after-stop', {});
-    expect(start).toMatchObject({ status: 'SUCCEEDED', output: { redrive: { answered: pending.length } } });
+    expect(start).toMatchObject({ status: 'SUCCEEDED', output: { redrive: { answered: behindStop.length } } });
     const after = await settle(keys);
     expect(after.answered).toHaveLength(keys.length);
-    tally.note(`model stopped mid-burst: ${during.answered.length} answered before the stop, ${pending.length} PENDING, all re-driven`);
+    for (const key of beforeStop) expect(after.rows.get(key)).toEqual(during.rows.get(key));
+    tally.note(`model stopped mid-burst: ${during.answered.length} answered before the stop, ${pending.length} PENDING behind it, all re-driven`);
     await record('model stopped mid-burst of 300', keys, during.answered.length, pending.length, after.lost.length);
   }, 300_000);
 

@@ -3,6 +3,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../src/local/s3.js';
+import { Hold } from '../fixtures/hold.js';
 import { fixtureImage } from '../fixtures/images.js';
 import { sampleXrays } from './support/images.js';
 import { ANSWERED, deployModel, describeExecution, execute, inPool, localTemplate, REGION, startExecution, startHarness } from './support/stack.js';
@@ -20,12 +21,14 @@ const tally = new FamilyTally('state machines');
 // Short enough to keep the suite bounded: see the stop-during-start case.
 const MAX_START_MINUTES = 1;
 const BROKEN = 'training/broken/';
+// While set, a version that starts stays STARTING until the test opens it.
+let runningHold: Hold | undefined;
 
 beforeAll(async () => {
   harness = await startHarness({
     template: await localTemplate(inject('localPackageDir')),
-    // A start that takes a while, so a stop can land in the middle of it.
-    rekognition: { startingDelayMs: 1500, stoppingDelayMs: 200 },
+    // A start the test holds in STARTING, so a stop lands in the middle of it however loaded the machine.
+    rekognition: { hold: (point) => (point.at === 'running' ? runningHold?.enter() : undefined) },
     environment: { MAX_START_MINUTES: String(MAX_START_MINUTES) },
   });
   rekognition = new RekognitionClient({ region: REGION, credentials: LOCAL_CREDENTIALS, endpoint: harness.stack.endpoints.rekognition });
@@ -43,18 +46,6 @@ async function versionStatus(versionName: string): Promise<string | undefined> {
   const projectArn = ProjectDescriptions[0]?.ProjectArn;
   const { ProjectVersionDescriptions = [] } = await rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: [versionName] }));
   return ProjectVersionDescriptions[0]?.Status;
-}
-
-/**
- * Waits for a condition on the emulator's state (polled every 20 ms, bounded), for the one case where the test
- * must act in the middle of an execution rather than after it.
- */
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function registryActive(): Promise<Record<string, unknown> | undefined> {
@@ -134,11 +125,22 @@ describe('state machines under stress', () => {
       expect(stopped.status).toBe('SUCCEEDED');
       expect(await versionStatus(versionName)).toBe('STOPPED');
 
-      const startArn = await startExecution(harness, 'StartModelStateMachine', 'start-then-stop', {});
-      await until('the version to be STARTING', async () => (await versionStatus(versionName)) === 'STARTING');
-      const stopArn = await startExecution(harness, 'StopModelStateMachine', 'stop-during-start', {});
-      await harness.put('inbox/stress/during-stop.jpeg', fixtureImage('normal-1.jpeg'));
-      await harness.stack.idle();
+      const hold = new Hold();
+      runningHold = hold;
+      let startArn: string;
+      let stopArn: string;
+      try {
+        startArn = await startExecution(harness, 'StartModelStateMachine', 'start-then-stop', {});
+        await hold.reached();
+        expect(await versionStatus(versionName)).toBe('STARTING');
+        stopArn = await startExecution(harness, 'StopModelStateMachine', 'stop-during-start', {});
+        await harness.put('inbox/stress/during-stop.jpeg', fixtureImage('normal-1.jpeg'));
+        await harness.stack.idle();
+      } finally {
+        runningHold = undefined;
+        hold.open();
+      }
+      await harness.stack.emulator.idle();
 
       const [start, stop] = await Promise.all([describeExecution(harness, startArn), describeExecution(harness, stopArn)]);
       expect(stop.status).toBe('SUCCEEDED');

@@ -171,6 +171,9 @@ describe('review server: worklist', () => {
     expect((await walk(asAlice, '&prefix=ward-3/', 2)).keys).toEqual(ORDER.filter((key) => key.startsWith('inbox/ward-3/')));
     const range = `&since=${encodeURIComponent(at(20))}&until=${encodeURIComponent(at(45))}`;
     expect((await walk(asAlice, range, 10)).keys).toEqual(['inbox/ward-5/p96.jpeg', 'inbox/ward-3/p91.jpeg', 'inbox/ward-3/n-new.jpeg', 'inbox/ward-5/n-old.jpeg']);
+    // The same instants with a UTC offset: compared as instants, not as text against processedAt's UTC strings.
+    const offset = `&since=${encodeURIComponent('2026-11-30T11:20:00+01:00')}&until=${encodeURIComponent('2026-11-30T11:45:00+01:00')}`;
+    expect((await walk(asAlice, offset, 10)).keys).toEqual(['inbox/ward-5/p96.jpeg', 'inbox/ward-3/p91.jpeg', 'inbox/ward-3/n-new.jpeg', 'inbox/ward-5/n-old.jpeg']);
   });
 
   it('refuses bad filters and cursors that are forged, from another filter or another server', async () => {

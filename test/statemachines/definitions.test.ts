@@ -62,9 +62,48 @@ describe.each(STATE_MACHINES)('%s.asl.json', (name) => {
     }
   });
 
-  it('bounds every loop: each Wait is followed by a counted poll', () => {
+  it('bounds every loop: each Wait is followed by its poll, and every way back to it counts and checks the count', () => {
+    const byName = new Map<string, unknown>(states);
+    const field = (state: unknown, key: string): unknown => (state as Record<string, unknown> | undefined)?.[key];
+    const list = (state: unknown, key: string): Record<string, unknown>[] => (field(state, key) as Record<string, unknown>[] | undefined) ?? [];
+    const successors = (state: unknown): string[] =>
+      [field(state, 'Next'), field(state, 'Default'), ...list(state, 'Choices').map((c) => c.Next), ...list(state, 'Catch').map((c) => c.Next)].filter(
+        (next): next is string => typeof next === 'string',
+      );
+    // The path a Pass state's MathAdd counter writes, e.g. `$.polls.count`.
+    const counted = (state: unknown): string | undefined => {
+      if (field(state, 'Type') !== 'Pass') return undefined;
+      const entry = Object.entries((field(state, 'Parameters') as Record<string, unknown> | undefined) ?? {}).find(([, value]) => String(value).startsWith('States.MathAdd('));
+      return entry ? `${String(field(state, 'ResultPath'))}.${entry[0].replace(/\.\$$/, '')}` : undefined;
+    };
+    const bounds = (state: unknown, variable: string): boolean =>
+      field(state, 'Type') === 'Choice' &&
+      list(state, 'Choices').some((choice) => choice.Variable === variable && Object.keys(choice).some((key) => key.startsWith('NumericGreaterThan')));
     const waits = states.filter(([, state]) => state.Type === 'Wait');
-    const counters = states.filter(([, state]) => state.Type === 'Pass' && JSON.stringify(state).includes('States.MathAdd'));
-    expect(counters.length).toBeGreaterThanOrEqual(waits.length);
+    for (const [waitName, wait] of waits) {
+      const pollName = String(field(wait, 'Next'));
+      expect(field(byName.get(pollName), 'Type'), `${waitName} is followed by a Task that polls`).toBe('Task');
+      // Every way from the Wait back to itself, without repeating a state.
+      const cycles: string[][] = [];
+      const walk = (name: string, path: readonly string[]): void => {
+        if (name === waitName) {
+          cycles.push([...path]);
+          return;
+        }
+        if (path.includes(name) || !byName.has(name)) return;
+        for (const next of successors(byName.get(name))) walk(next, [...path, name]);
+      };
+      walk(pollName, []);
+      expect(cycles.length, `${waitName} is in a loop`).toBeGreaterThan(0);
+      // The poll's result goes straight to its counter.
+      const counter = counted(byName.get(String(field(byName.get(pollName), 'Next'))));
+      expect(counter, `${pollName} is followed by a MathAdd counter`).toBeDefined();
+      for (const cycle of cycles) expect(cycle.map((name) => counted(byName.get(name))), `${cycle.join(' → ')} counts its poll`).toContain(counter);
+      // The loop can end on that count (a state taken once, such as the start itself, may skip the check).
+      expect(
+        cycles.some((cycle) => cycle.some((name) => bounds(byName.get(name), counter ?? ''))),
+        `a way back to ${waitName} checks ${counter ?? 'the count'} against a bound`,
+      ).toBe(true);
+    }
   });
 });

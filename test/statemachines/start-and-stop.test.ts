@@ -275,6 +275,9 @@ describe('stop-model', () => {
     fake.failNext('stopProjectVersion', new ResourceInUseException({ message: 'stopping', $metadata: { httpStatusCode: 400 } }));
     const execution = await deployment.run('stop-model', {});
     expect(execution.status).toBe('SUCCEEDED');
+    // The refused stop is not sent again: the machine waits for the other stop to finish.
+    expect(rekognitionMock).toHaveReceivedCommandTimes(StopProjectVersionCommand, 1);
+    expect(output(execution)).toMatchObject({ stopped: expect.arrayContaining([expect.objectContaining({ versionName: LIVE, status: 'STOPPED' })]) as unknown });
   });
 
   it('does nothing, successfully, when nothing runs or there is no project', async () => {
@@ -289,6 +292,8 @@ describe('stop-model', () => {
     await put(tables.registry, { id: 'active', projectVersionArn: VERSION_ARN, versionName: LIVE, state: 'RUNNING' });
     fake.addVersion(LIVE, ['STOPPED'], {}, VERSION_ARN);
     expect(output(await deployment.run('stop-model', {}))).toMatchObject({ activeMarkedStopped: true });
+    expect(await item(tables.registry, { id: 'active' })).toMatchObject({ projectVersionArn: VERSION_ARN, versionName: LIVE, state: 'STOPPED' });
+    expect(rekognitionMock).not.toHaveReceivedCommand(StopProjectVersionCommand);
   });
 
   describe('with more versions than one page', () => {

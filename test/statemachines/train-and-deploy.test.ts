@@ -2,6 +2,7 @@ import {
   CreateProjectCommand,
   CreateProjectVersionCommand,
   DescribeProjectVersionsCommand,
+  InternalServerError,
   LimitExceededException,
   ProvisionedThroughputExceededException,
   RekognitionClient,
@@ -237,11 +238,16 @@ describe('train-and-deploy: failures', () => {
 
   it('rides out throttling and 5xx on CreateProjectVersion and DescribeProjectVersions', async () => {
     const throttled = new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
+    // A real 5xx: the SDK's InternalServerError, HTTP 500, which Step Functions names InternalServerErrorException.
+    const serverError = new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } });
     fake.failNext('createProjectVersion', throttled, 2);
+    fake.failNext('createProjectVersion', serverError, 2);
     fake.failNext('describeProjectVersions', new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } }));
+    fake.failNext('describeProjectVersions', serverError);
     const execution = await train();
     expect(execution.status).toBe('SUCCEEDED');
-    expect(rekognitionMock).toHaveReceivedCommandTimes(CreateProjectVersionCommand, 3);
+    expect(rekognitionMock).toHaveReceivedCommandTimes(CreateProjectVersionCommand, 5);
+    expect(visits(execution, 'DescribeTraining')).toBeGreaterThanOrEqual(1);
   });
 
   it('gives up on throttling after the retry budget and records the failure', async () => {
@@ -253,9 +259,21 @@ describe('train-and-deploy: failures', () => {
     expect(await registryItem(`version#${VERSION}`)).toMatchObject({ status: 'FAILED', error: 'Rekognition.ThrottlingException' });
   });
 
-  it('retries a training limit a few times with its own budget', async () => {
-    fake.failNext('createProjectVersion', new LimitExceededException({ message: 'too many trainings', $metadata: { httpStatusCode: 400 } }), 1);
+  const trainingLimit = new LimitExceededException({ message: 'too many trainings', $metadata: { httpStatusCode: 400 } });
+
+  it('retries a training limit with its own budget: three retries are enough', async () => {
+    fake.failNext('createProjectVersion', trainingLimit, 3);
     expect((await train()).status).toBe('SUCCEEDED');
+    expect(rekognitionMock).toHaveReceivedCommandTimes(CreateProjectVersionCommand, 4);
+  });
+
+  it('gives up on a training limit after its three retries and records the failure', async () => {
+    fake.failNext('createProjectVersion', trainingLimit, 4);
+    const execution = await train();
+    expect(failure(execution).error).toBe('Rekognition.LimitExceededException');
+    expect(rekognitionMock).toHaveReceivedCommandTimes(CreateProjectVersionCommand, 4);
+    expect(await registryItem(`version#${VERSION}`)).toMatchObject({ status: 'FAILED', error: 'Rekognition.LimitExceededException' });
+    expect(await registryItem('lock#training')).toBeUndefined();
   });
 
   it('fails clearly with too few images, releasing the lock', async () => {

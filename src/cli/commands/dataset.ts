@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DATASET_ROOTS } from '../../lib/training/input.js';
@@ -10,7 +10,9 @@ import { EXIT, UsageError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
-import { checkImageBytes, looksLikeImage } from '../image-file.js';
+import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
+import type { Skipped } from '../file-walk.js';
+import { checkImageFile, looksLikeImage } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import type { Target } from '../target.js';
 
@@ -31,25 +33,27 @@ export interface DatasetPlan {
   readonly files: readonly PlannedFile[];
   /** Files in the tree that are not images (e.g. .DS_Store), left alone. */
   readonly ignored: readonly string[];
+  /** Links that lead nowhere or loop, unreadable folders: reported, and the exit code is 1 if an image may be missing. */
+  readonly skipped: readonly Skipped[];
 }
 
+/** Folders in `dir`, symbolic links to folders included (a label folder is often a link into a data disk). */
 async function subdirectories(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !entry.name.startsWith('__')).map((entry) => entry.name).sort();
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name.startsWith('__')) continue;
+    const isFolder = entry.isSymbolicLink() ? await stat(join(dir, entry.name)).then((info) => info.isDirectory(), () => false) : entry.isDirectory();
+    if (isFolder) names.push(entry.name);
+  }
+  return names.sort();
 }
 
-async function labelFolder(root: string, dir: string, label: string, planned: PlannedFile[], ignored: string[]): Promise<void> {
+async function labelFolder(root: string, dir: string, label: string, planned: PlannedFile[], skipped: Skipped[]): Promise<void> {
   if (!LABEL_NAME.test(label)) throw new UsageError(`folder ${dir} is not a usable label name (letters, digits, "_" or "-", at most 64)`);
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const file = join(entry.parentPath, entry.name);
-    if (!looksLikeImage(entry.name)) {
-      ignored.push(file);
-      continue;
-    }
-    planned.push({ file, key: `${root}${label}/${relative(dir, file).split(sep).join('/')}`, root, label });
-  }
+  const found = await findImages(dir);
+  for (const file of found.images) planned.push({ file, key: `${root}${label}/${relative(dir, file).split(sep).join('/')}`, root, label });
+  skipped.push(...found.skipped);
 }
 
 /**
@@ -65,18 +69,18 @@ export async function planDataset(dir: string): Promise<DatasetPlan> {
     throw new UsageError(`${dir} is not a readable directory`);
   }
   const planned: PlannedFile[] = [];
-  const ignored: string[] = [];
+  const skipped: Skipped[] = [];
   const splits = folders.filter((name) => SPLITS[name.toLowerCase()] !== undefined);
   let layout: DatasetPlan['layout'];
   if (splits.length > 0) {
     layout = 'splits';
     for (const split of splits) {
       const root = SPLITS[split.toLowerCase()] ?? 'training/';
-      for (const label of await subdirectories(join(dir, split))) await labelFolder(root, join(dir, split, label), label, planned, ignored);
+      for (const label of await subdirectories(join(dir, split))) await labelFolder(root, join(dir, split, label), label, planned, skipped);
     }
   } else {
     layout = 'labels';
-    for (const label of folders) await labelFolder('training/', join(dir, label), label, planned, ignored);
+    for (const label of folders) await labelFolder('training/', join(dir, label), label, planned, skipped);
   }
   if (planned.length === 0) {
     throw new UsageError(`no images found in ${dir}: expected <dir>/<LABEL>/*.jpeg (e.g. NORMAL/, PNEUMONIA/) or <dir>/train|val|test/<LABEL>/*.jpeg`);
@@ -87,7 +91,12 @@ export async function planDataset(dir: string): Promise<DatasetPlan> {
     if (earlier !== undefined) throw new UsageError(`${earlier} and ${file.file} would both be uploaded as ${file.key}; rename one`);
     seen.set(file.key, file.file);
   }
-  return { layout, files: planned.sort((a, b) => a.key.localeCompare(b.key)), ignored };
+  return {
+    layout,
+    files: planned.sort((a, b) => a.key.localeCompare(b.key)),
+    ignored: skipped.filter((entry) => entry.why === NOT_AN_IMAGE).map((entry) => entry.path),
+    skipped: skipped.filter((entry) => entry.why !== NOT_AN_IMAGE),
+  };
 }
 
 interface Existing {
@@ -134,6 +143,7 @@ export interface UploadReport {
   readonly uploaded: number;
   readonly skipped: number;
   readonly bytesUploaded: number;
+  /** Files classify would reject, and files that could not be read (reason `unreadable` or `not-a-regular-file`). */
   readonly refused: readonly { readonly file: string; readonly reason: string; readonly detail: string }[];
   readonly byLabel: readonly LabelTally[];
   readonly dryRun: boolean;
@@ -143,6 +153,7 @@ export interface UploadReport {
 export async function datasetUpload(ctx: CommandContext, dir: string, options: { readonly concurrency: number; readonly dryRun: boolean; readonly format: Format }): Promise<ExitCode> {
   const { io, target } = ctx;
   const plan = await planDataset(dir);
+  for (const entry of plan.skipped) io.err(`skipped ${entry.path}: ${entry.why}`);
   const roots = [...new Set(plan.files.map((file) => file.root))];
   io.err(`${plan.files.length} image(s) in ${dir} (${plan.layout === 'splits' ? 'train/val → training/, test → testing/' : '<LABEL>/ → training/<LABEL>/'}); comparing with s3://${target.names.bucket}/${roots.join(', ')}`);
   const existing = new Map<string, Existing>();
@@ -164,13 +175,14 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
   let sent = 0;
   const bar = new ProgressBar(io, options.dryRun ? 'comparing' : 'uploading', plan.files.length, ctx.now);
   const work = eachLimited(plan.files, options.concurrency, async (file) => {
-    const body = new Uint8Array(await readFile(file.file));
-    const verdict = checkImageBytes(body);
-    if (!verdict.ok) {
-      refused.push({ file: file.file, reason: verdict.reason, detail: verdict.detail });
+    const checked = await checkImageFile(file.file);
+    if (checked.kind !== 'image') {
+      // A file that cannot be read is reported like a rejected one and the others still go up.
+      refused.push({ file: file.file, reason: checked.reason, detail: checked.detail });
       tally(file).refused += 1;
-      bar.log(`refused ${file.file}: ${verdict.reason} (${verdict.detail})`);
+      bar.log(`refused ${file.file}: ${checked.reason} (${checked.detail})`);
     } else {
+      const { body } = checked;
       const digest = createHash('md5').update(body);
       const md5 = digest.copy().digest('hex');
       if (await sameObject(target, file.key, existing.get(file.key), md5, body.length)) {
@@ -183,7 +195,7 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
               Bucket: target.names.bucket,
               Key: file.key,
               Body: body,
-              ContentType: verdict.format === 'png' ? 'image/png' : 'image/jpeg',
+              ContentType: checked.image.format === 'png' ? 'image/png' : 'image/jpeg',
               // S3 checks the bytes against it; the metadata lets a later upload recognise them under SSE-KMS.
               ContentMD5: digest.digest('base64'),
               Metadata: { md5 },
@@ -236,7 +248,7 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
       { header: 'REFUSED', value: (t) => String(t.refused), align: 'right' },
     ]));
   }
-  return refused.length > 0 ? EXIT.failed : EXIT.ok;
+  return refused.length > 0 || plan.skipped.some((entry) => entry.missing) ? EXIT.failed : EXIT.ok;
 }
 
 export interface LabelCount {

@@ -1,15 +1,16 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, relative, sep } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { INBOX_PREFIX } from '../../lib/s3-event.js';
-import { IMAGE_LIMITS } from '../../lib/outcomes.js';
 import type { CommandContext } from '../context.js';
 import { eachLimited } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
-import { checkImageBytes, hasNotifiedSuffix, looksLikeImage } from '../image-file.js';
+import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
+import type { Skipped } from '../file-walk.js';
+import { checkImageFile, hasNotifiedSuffix } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import { getResults } from '../results-store.js';
 import { printResults, toView } from '../results-view.js';
@@ -31,14 +32,13 @@ export interface Candidate {
 }
 
 export interface Submission extends Candidate {
-  readonly outcome: 'uploaded' | 'refused';
+  /** refused: classify would reject it; skipped: it could not be read (not a regular file, no permission). */
+  readonly outcome: 'uploaded' | 'refused' | 'skipped';
   readonly reason?: string | undefined;
   readonly detail?: string | undefined;
   readonly size?: number | undefined;
   readonly eTag?: string | undefined;
   readonly versionId?: string | undefined;
-  /** When the upload finished, to tell this upload's result from an earlier one of the same bytes. */
-  readonly uploadedAt?: string | undefined;
 }
 
 function toKey(prefix: string | undefined, path: string): string {
@@ -49,9 +49,9 @@ function toKey(prefix: string | undefined, path: string): string {
  * The files to send and their keys: a file goes to `inbox/[prefix/]<name>`, a directory's images (recursively) to
  * `inbox/[prefix/]<path inside the directory>`, like `aws s3 cp --recursive`.
  */
-export async function collectCandidates(paths: readonly string[], prefix: string | undefined): Promise<{ candidates: Candidate[]; skipped: string[] }> {
+export async function collectCandidates(paths: readonly string[], prefix: string | undefined): Promise<{ candidates: Candidate[]; skipped: Skipped[] }> {
   const candidates: Candidate[] = [];
-  const skipped: string[] = [];
+  const skipped: Skipped[] = [];
   for (const path of paths) {
     let info;
     try {
@@ -60,12 +60,9 @@ export async function collectCandidates(paths: readonly string[], prefix: string
       throw new UsageError(`no such file or directory: ${path}`);
     }
     if (info.isDirectory()) {
-      const entries = await readdir(path, { withFileTypes: true, recursive: true });
-      const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
-      for (const file of files) {
-        if (looksLikeImage(file)) candidates.push({ file, key: toKey(prefix, relative(path, file)) });
-        else skipped.push(file);
-      }
+      const found = await findImages(path);
+      for (const file of found.images) candidates.push({ file, key: toKey(prefix, relative(path, file)) });
+      skipped.push(...found.skipped);
     } else {
       candidates.push({ file: path, key: toKey(prefix, basename(path)) });
     }
@@ -84,31 +81,53 @@ function contentType(key: string): string {
 }
 
 /** Checks one file as classify would, so a file that could only be REJECTED is not uploaded (and paid for). */
-async function check(candidate: Candidate): Promise<{ refused: Submission } | { body: Uint8Array }> {
+async function check(candidate: Candidate): Promise<{ done: Submission } | { body: Uint8Array }> {
   if (!hasNotifiedSuffix(candidate.key)) {
     return {
-      refused: { ...candidate, outcome: 'refused', reason: 'suffix-not-notified', detail: 'the bucket notifies classify only for .jpg/.jpeg/.png or .JPG/.JPEG/.PNG; rename it' },
+      done: { ...candidate, outcome: 'refused', reason: 'suffix-not-notified', detail: 'the bucket notifies classify only for .jpg/.jpeg/.png or .JPG/.JPEG/.PNG; rename it' },
     };
   }
-  const { size } = await stat(candidate.file);
-  if (size > IMAGE_LIMITS.maxBytes) {
-    return { refused: { ...candidate, outcome: 'refused', reason: 'object-too-large', detail: `${size} bytes; the limit is ${IMAGE_LIMITS.maxBytes}`, size } };
+  const checked = await checkImageFile(candidate.file);
+  switch (checked.kind) {
+    case 'unreadable':
+      return { done: { ...candidate, outcome: 'skipped', reason: checked.reason, detail: checked.detail } };
+    case 'refused':
+      return { done: { ...candidate, outcome: 'refused', reason: checked.reason, detail: checked.detail, size: checked.size } };
+    case 'image':
+      return { body: checked.body };
   }
-  const body = new Uint8Array(await readFile(candidate.file));
-  const verdict = checkImageBytes(body);
-  if (!verdict.ok) return { refused: { ...candidate, outcome: 'refused', reason: verdict.reason, detail: verdict.detail, size } };
-  return { body };
 }
 
-/** True when this row answers this upload (not an earlier upload of the key) and is not a retry in progress. */
-export function answersUpload(row: Readonly<Record<string, unknown>>, upload: Submission): boolean {
+/** What identifies the row a key had before this upload, so `--wait` never takes it for the new answer. */
+export interface EarlierRow {
+  readonly sequencer?: unknown;
+  readonly eventTime?: unknown;
+}
+
+function isLater(row: Readonly<Record<string, unknown>>, earlier: EarlierRow): boolean {
+  // Both values come from S3 (the event's sequencer and time), so they compare one clock, never ours with Lambda's.
+  if (typeof row.sequencer === 'string' && typeof earlier.sequencer === 'string') return row.sequencer > earlier.sequencer;
+  return typeof row.eventTime === 'string' && typeof earlier.eventTime === 'string' && row.eventTime > earlier.eventTime;
+}
+
+/**
+ * True when this row answers this upload (not an earlier upload of the key) and is not a retry in progress: by
+ * the version id PutObject returned (a versioned bucket), otherwise by the ETag and an S3 event later than the
+ * row the key had before the upload was sent, which also holds when classify writes the row before PutObject
+ * has returned.
+ */
+export function answersUpload(row: Readonly<Record<string, unknown>>, upload: Submission, earlier: EarlierRow | undefined): boolean {
   if (row.status === 'FAILED' && row.reason === 'retryable-error') return false;
   if (upload.versionId !== undefined) return row.objectVersionId === upload.versionId;
-  // Without versions (the local S3), the same bytes give the same ETag: the row must also be newer than the upload.
-  return row.eTag === upload.eTag && typeof row.processedAt === 'string' && row.processedAt >= (upload.uploadedAt ?? '');
+  return row.eTag === upload.eTag && (earlier === undefined || isLater(row, earlier));
 }
 
-async function waitForResults(ctx: CommandContext, uploads: readonly Submission[], options: SubmitOptions): Promise<{ views: ResultView[]; missing: Submission[] }> {
+async function waitForResults(
+  ctx: CommandContext,
+  uploads: readonly Submission[],
+  earlier: ReadonlyMap<string, EarlierRow>,
+  options: SubmitOptions,
+): Promise<{ views: ResultView[]; missing: Submission[] }> {
   const pending = new Map(uploads.map((upload) => [upload.key, upload]));
   const answered = new Map<string, ResultView>();
   const bar = new ProgressBar(ctx.io, 'results', uploads.length, ctx.now);
@@ -117,7 +136,7 @@ async function waitForResults(ctx: CommandContext, uploads: readonly Submission[
     const rows = await getResults(ctx.target, [...pending.keys()]);
     for (const [key, row] of rows) {
       const upload = pending.get(key);
-      if (upload && answersUpload(row, upload)) {
+      if (upload && answersUpload(row, upload, earlier.get(key))) {
         answered.set(key, toView(row));
         pending.delete(key);
       }
@@ -159,12 +178,24 @@ function printSubmissions(ctx: CommandContext, submissions: readonly Submission[
   }
 }
 
-/** `pneumo submit`: check, upload, and with --wait follow each image to its result. */
+function reportSkipped(ctx: CommandContext, skipped: readonly Skipped[]): void {
+  const others = skipped.filter((entry) => entry.why === NOT_AN_IMAGE);
+  if (others.length > 0) ctx.io.err(`skipped ${others.length} file(s) that are not .jpg/.jpeg/.png (first: ${others[0]?.path ?? ''})`);
+  for (const entry of skipped) if (entry.why !== NOT_AN_IMAGE) ctx.io.err(`skipped ${entry.path}: ${entry.why}`);
+}
+
+/**
+ * `pneumo submit`: check, upload, and with --wait follow each image to its result. A file that cannot be read or
+ * would be rejected is reported and the others still go up (exit 1 at the end); a failure of the target itself
+ * (credentials, bucket, throttling past the SDK's retries) stops the batch, after saying what was uploaded.
+ */
 export async function submit(ctx: CommandContext, paths: readonly string[], options: SubmitOptions): Promise<ExitCode> {
   const { io, target } = ctx;
   const { candidates, skipped } = await collectCandidates(paths, options.prefix);
-  if (skipped.length > 0) io.err(`skipped ${skipped.length} file(s) that are not .jpg/.jpeg/.png (first: ${skipped[0] ?? ''})`);
+  reportSkipped(ctx, skipped);
   if (candidates.length === 0) throw new UsageError('no JPEG or PNG files to submit');
+  // Read before anything is sent, so a row classify writes for this upload (even before PutObject returns) is new.
+  const earlier: ReadonlyMap<string, EarlierRow> = options.wait ? await getResults(target, candidates.map((c) => c.key)) : new Map();
 
   const submissions: Submission[] = new Array<Submission>(candidates.length);
   const bar = new ProgressBar(io, 'uploading', candidates.length, ctx.now);
@@ -172,9 +203,9 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   let uploadedCount = 0;
   const uploading = eachLimited(candidates, options.concurrency, async (candidate, index) => {
     const checked = await check(candidate);
-    if ('refused' in checked) {
-      submissions[index] = checked.refused;
-      bar.log(`refused ${candidate.file}: ${checked.refused.reason ?? ''} (${checked.refused.detail ?? ''})`);
+    if ('done' in checked) {
+      submissions[index] = checked.done;
+      bar.log(`${checked.done.outcome} ${candidate.file}: ${checked.done.reason ?? ''} (${checked.done.detail ?? ''})`);
     } else {
       const response = await target.clients.s3.send(
         new PutObjectCommand({ Bucket: target.names.bucket, Key: candidate.key, Body: checked.body, ContentType: contentType(candidate.key) }),
@@ -186,7 +217,6 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
         size: checked.body.length,
         eTag: response.ETag?.replace(/"/g, ''),
         versionId: response.VersionId,
-        uploadedAt: new Date(ctx.now()).toISOString(),
       };
       uploadedCount += 1;
     }
@@ -202,19 +232,22 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   }
   bar.finish();
   const uploads = submissions.filter((s) => s.outcome === 'uploaded');
-  const refused = submissions.length - uploads.length;
+  const refused = submissions.filter((s) => s.outcome === 'refused').length;
+  const unread = submissions.filter((s) => s.outcome === 'skipped').length;
   io.err(`uploaded ${uploads.length} image(s) (${bytes(sent)}) to s3://${target.names.bucket}/${INBOX_PREFIX}${options.prefix ? `${options.prefix}/` : ''}` +
-    (refused > 0 ? `; refused ${refused} that classify would reject` : ''));
+    (refused > 0 ? `; refused ${refused} that classify would reject` : '') +
+    (unread > 0 ? `; skipped ${unread} that could not be read` : ''));
+  const incomplete = refused > 0 || unread > 0 || skipped.some((entry) => entry.missing);
 
   if (!options.wait) {
     printSubmissions(ctx, submissions, options.format, target.names.bucket);
-    return refused > 0 ? EXIT.failed : EXIT.ok;
+    return incomplete ? EXIT.failed : EXIT.ok;
   }
   // Refused files were named on stderr above; stdout carries the results.
-  const { views, missing } = await waitForResults(ctx, uploads, options);
+  const { views, missing } = await waitForResults(ctx, uploads, earlier, options);
   printResults(io, views, options.format);
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
   const pending = views.filter((view) => view.status === 'PENDING').length;
   if (pending > 0) io.err(`${pending} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`);
-  return refused > 0 || missing.length > 0 ? EXIT.failed : EXIT.ok;
+  return incomplete || missing.length > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -40,13 +40,30 @@ function line(view: ResultView, format: Format): string {
  * (JSON Lines with --format json). A row rewritten later (a PENDING image classified) shows again with its new
  * status, since it is a new result.
  */
+function rowId(view: ResultView): string {
+  return `${view.key}@${view.processedAt}`;
+}
+
+/**
+ * Where "from now" starts: the newest row the indexes hold, in classify's clock, not this machine's (a laptop's
+ * clock ahead of Lambda's would hide every result of the next minutes). Rows at that instant are marked seen;
+ * an empty table starts from the beginning.
+ */
+async function tableNow(ctx: CommandContext, options: WatchOptions, seen: Set<string>): Promise<string> {
+  const [newest] = await queryResults(ctx.target, { label: options.label, status: options.status, limit: 1 });
+  const since = newest === undefined ? undefined : toView(newest).processedAt;
+  if (since === undefined) return '';
+  for (const row of await queryResults(ctx.target, { label: options.label, status: options.status, since, limit: PAGE, order: 'oldest' })) seen.add(rowId(toView(row)));
+  return since;
+}
+
 export async function watch(ctx: CommandContext, options: WatchOptions): Promise<ExitCode> {
   const { io } = ctx;
-  let since = options.since ?? new Date(ctx.now()).toISOString();
   const seen = new Set<string>();
+  let since = options.since ?? (await tableNow(ctx, options, seen));
   let printed = 0;
   if (options.format === 'csv') io.out('key,status,label,confidence,reason,modelVersion,processedAt');
-  io.err(`watching results${options.label ? ` labelled ${options.label}` : ''}${options.status ? ` with status ${options.status}` : ''} since ${since} on ${ctx.target.description} (Ctrl-C stops)`);
+  io.err(`watching results${options.label ? ` labelled ${options.label}` : ''}${options.status ? ` with status ${options.status}` : ''} ${since ? `after ${since}` : 'from the first'} on ${ctx.target.description} (Ctrl-C stops)`);
   // Ctrl-C ends the pause at once instead of after the next poll.
   const stopped = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => {
     resolve();
@@ -57,13 +74,13 @@ export async function watch(ctx: CommandContext, options: WatchOptions): Promise
   while (!aborted()) {
     // Index rows appear a moment after their write and not always in processedAt order, so each poll looks a little
     // before the newest row seen; `seen` keeps a row from printing twice.
-    const from = overlap ? maxIso(start, new Date(Date.parse(since) - LATE_ARRIVAL_MS).toISOString()) : since;
+    const from = overlap && since !== '' ? maxIso(start, new Date(Date.parse(since) - LATE_ARRIVAL_MS).toISOString()) : since;
     // Oldest first, a page at a time: a burst larger than a page is printed over the next polls, not skipped.
-    const rows = await queryResults(ctx.target, { label: options.label, status: options.status, since: from, limit: PAGE, order: 'oldest' });
+    const rows = await queryResults(ctx.target, { label: options.label, status: options.status, since: from === '' ? undefined : from, limit: PAGE, order: 'oldest' });
     const views = rows.map(toView);
-    const fresh = views.filter((view) => !seen.has(`${view.key}@${view.processedAt}`));
+    const fresh = views.filter((view) => !seen.has(rowId(view)));
     for (const view of fresh) {
-      seen.add(`${view.key}@${view.processedAt}`);
+      seen.add(rowId(view));
       io.out(line(view, options.format));
       printed += 1;
       if (options.count !== undefined && printed >= options.count) return EXIT.ok;

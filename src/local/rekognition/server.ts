@@ -46,7 +46,23 @@ export interface RekognitionEmulatorOptions {
   /** Faults armed from the start; more through `injectFault` or `POST /__emulator/faults`. */
   readonly faults?: readonly FaultRule[];
   readonly log?: (line: string) => void;
+  /**
+   * TESTS ONLY (the local stack never sets it): called at each point a test may need to act inside what would
+   * otherwise be a race; when it returns a promise the emulator waits there until it settles (or the emulator
+   * closes). See `HoldPoint`.
+   */
+  readonly hold?: (point: HoldPoint) => Promise<unknown> | undefined;
 }
+
+/**
+ * `call`: a request about to be answered (after fault injection); `running`: a STARTING version about to become
+ * RUNNING (before its start delay); `training`: a version whose training worker reported its first epoch and
+ * waits (the worker path only).
+ */
+export type HoldPoint =
+  | { readonly at: 'call'; readonly operation: string }
+  | { readonly at: 'running'; readonly versionArn: string }
+  | { readonly at: 'training'; readonly versionArn: string };
 
 export interface RekognitionEmulator {
   /** `http://host:port`, for `endpoint` / AWS_ENDPOINT_URL_REKOGNITION. */
@@ -168,6 +184,13 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
   let faults: FaultRule[] = [...(options.faults ?? [])];
   const trainingSlots = new Slots(options.maxConcurrentTrainings ?? 1);
   let closed = false;
+  let signalClosing: () => void = () => undefined;
+  const closing = new Promise<void>((resolve) => (signalClosing = resolve));
+  /** The test hook's wait at `point`, ended early by a shutdown; undefined when nothing holds it. */
+  const holdAt = (point: HoldPoint): Promise<unknown> | undefined => {
+    const wait = options.hold?.(point);
+    return wait ? Promise.race([wait, closing]) : undefined;
+  };
 
   // Recover from the last run. Real Rekognition keeps a RUNNING model running, so RUNNING stays RUNNING (and
   // STARTING finishes as RUNNING, STOPPING as STOPPED). A training job cannot resume: it fails, and can be retried.
@@ -196,7 +219,13 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
     return promise;
   };
 
-  const later = (ms: number, action: () => void): void => {
+  const later = (ms: number, action: () => void, after?: Promise<unknown>): void => {
+    if (after) {
+      void track(after.then(() => {
+        if (!closed) later(ms, action);
+      }));
+      return;
+    }
     let finish: () => void = () => undefined;
     void track(new Promise<void>((resolve) => (finish = resolve)));
     const timer = setTimeout(() => {
@@ -274,7 +303,9 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
       const job = await buildJob(options.s3, training, testing, settings, progress);
       if (closed) throw new TrainingFailure('the emulator is shutting down');
       progress(`Training on ${job.train.length} images (${job.validation.length} for calibration, ${job.test.length} for testing)`);
-      const running = startTraining(job, settings, progress);
+      // Only a test's hook makes the worker wait for the parent at all.
+      const hold = options.hold ? (): Promise<unknown> | undefined => holdAt({ at: 'training', versionArn: version.arn }) : undefined;
+      const running = startTraining(job, settings, progress, hold);
       trainings.set(version.arn, running);
       const outcome = await running.result;
       const modelFile = `${randomUUID()}.json`;
@@ -413,7 +444,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
           version.statusMessage = `The model could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
         }
         persist();
-      });
+      }, holdAt({ at: 'running', versionArn: version.arn }));
       return { Status: 'STARTING' };
     },
 
@@ -591,6 +622,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
         const type = fault.error ?? 'ThrottlingException';
         throw new ApiError(type, `Injected fault (${type})`, type === 'InternalServerError' || type === 'ServiceUnavailableException' ? 500 : 400);
       }
+      await holdAt({ at: 'call', operation });
       send(res, 200, await handler(body));
     } catch (error) {
       if (error instanceof ApiError) {
@@ -629,6 +661,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
     close: async () => {
       if (closed) return;
       closed = true;
+      signalClosing();
       for (const [timer, finish] of timers) {
         clearTimeout(timer);
         finish();

@@ -7,6 +7,9 @@ import type { ModelWeights, SerialisedModel, TrainOptions } from './model.js';
  * or inline. Labels are indices into `labels`.
  */
 
+/** How each epoch report starts (a held worker pauses after the first one: see training.ts). */
+export const EPOCH_PROGRESS = 'Training: epoch';
+
 /** Per class; with fewer validation images the class-weighted model's own boundary is kept. */
 const MIN_CALIBRATION_IMAGES = 5;
 
@@ -178,7 +181,7 @@ export async function runTraining(job: TrainingJob, progress: (message: string) 
   const weights = trainModel(train.rows, train.labels, classes, {
     ...options,
     onEpoch: (epoch, epochs, loss) => {
-      if (epoch % 5 === 0 || epoch === epochs) progress(`Training: epoch ${epoch}/${epochs}, loss ${loss.toFixed(4)}`);
+      if (epoch % 5 === 0 || epoch === epochs) progress(`${EPOCH_PROGRESS} ${epoch}/${epochs}, loss ${loss.toFixed(4)}`);
     },
   });
 

@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parseManifest, stratifiedSplit } from './manifest.js';
 import type { ManifestEntry } from './manifest.js';
 import { readObject } from './s3.js';
-import { runTraining } from './training-core.js';
+import { EPOCH_PROGRESS, runTraining } from './training-core.js';
 import type { Evaluation, LabelledImage, TrainingJob, TrainingOutcome } from './training-core.js';
 import type { TrainOptions } from './model.js';
 
@@ -116,13 +116,20 @@ export async function buildJob(
  * boots through tsx's `tsImport`, because `execArgv: ['--import', 'tsx']` does not reach a worker's entry module
  * on Node 20 ("Unknown file extension .ts").
  */
-function spawnWorker(job: TrainingJob): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData: job });
+function spawnWorker(input: WorkerInput): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./train-worker.js', import.meta.url), { workerData: input });
   const entry = new URL('./train-worker.ts', import.meta.url).href;
   // The package's ESM build sits next to the CommonJS one that require.resolve finds.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}));`;
-  return new Worker(boot, { eval: true, workerData: job });
+  return new Worker(boot, { eval: true, workerData: input });
+}
+
+/** What train-worker.ts receives. */
+export interface WorkerInput {
+  readonly job: TrainingJob;
+  /** Set when a test holds the job: the worker waits after its first epoch report until index 0 is non-zero. */
+  readonly holdSignal?: Int32Array;
 }
 
 export interface RunningTraining {
@@ -130,16 +137,39 @@ export interface RunningTraining {
   cancel(): Promise<void>;
 }
 
-export function startTraining(job: TrainingJob, settings: TrainingSettings, progress: (message: string) => void): RunningTraining {
+/**
+ * Trains `job`, in a worker thread unless `settings.inWorker` is false. `hold` (tests only; the worker path only)
+ * is asked once, when the worker reports its first epoch: the worker waits there until the promise it returns
+ * settles, so a test can act while a job is known to be mid-training.
+ */
+export function startTraining(
+  job: TrainingJob,
+  settings: TrainingSettings,
+  progress: (message: string) => void,
+  hold?: () => Promise<unknown> | undefined,
+): RunningTraining {
   if (settings.inWorker === false) {
     return { result: runTraining(job, progress), cancel: () => Promise.resolve() };
   }
+  const holdSignal = hold ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+  const releaseHold = (): void => {
+    if (!holdSignal) return;
+    Atomics.store(holdSignal, 0, 1);
+    Atomics.notify(holdSignal, 0);
+  };
+  let askedHold = false;
   // Copied, not transferred: the SDK's byte arrays may be views on shared pooled buffers.
-  const worker = spawnWorker(job);
+  const worker = spawnWorker({ job, ...(holdSignal ? { holdSignal } : {}) });
   let cancelled = false;
   const result = new Promise<TrainingOutcome>((resolve, reject) => {
     worker.on('message', (message: { kind: 'progress'; message: string } | { kind: 'done'; outcome: TrainingOutcome } | { kind: 'failed'; message: string }) => {
       if (message.kind === 'progress') {
+        if (hold && !askedHold && message.message.startsWith(EPOCH_PROGRESS)) {
+          askedHold = true;
+          const wait = hold();
+          if (wait) void wait.then(releaseHold, releaseHold);
+          else releaseHold();
+        }
         try {
           progress(message.message);
         } catch (error) {

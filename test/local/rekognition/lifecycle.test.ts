@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { constantPredictor } from '../../../src/local/rekognition/index.js';
+import { Hold, versionNameOf } from '../../fixtures/hold.js';
 import { fixtureImage } from '../../fixtures/images.js';
 import { BUCKET, putObject, startHarness, syntheticImage, uploadSyntheticDataset, waitForStatus } from './harness.js';
 import type { Harness } from './harness.js';
@@ -18,9 +19,14 @@ import type { Harness } from './harness.js';
 let h: Harness;
 let projectArn: string;
 let trainKey: string;
+// Versions whose training worker waits after its first epoch until the test opens the hold.
+const trainingHolds = new Map<string, Hold>();
 
 beforeAll(async () => {
-  h = await startHarness({ predictor: constantPredictor({ first: 70 }) });
+  h = await startHarness({
+    predictor: constantPredictor({ first: 70 }),
+    hold: (point) => (point.at === 'training' ? trainingHolds.get(versionNameOf(point.versionArn))?.enter() : undefined),
+  });
   trainKey = await uploadSyntheticDataset(h.s3, 'sets/a', 10);
   projectArn = (await h.rekognition.send(new CreateProjectCommand({ ProjectName: 'lifecycle' }))).ProjectArn ?? '';
 });
@@ -53,10 +59,15 @@ describe('training variants', () => {
   });
 
   it('refuses to start a model that is training or that failed', async () => {
+    const hold = new Hold();
+    trainingHolds.set('busy', hold);
     await h.rekognition.send(version('busy', { AutoCreate: true }));
-    const busy = await waitForStatus(h.rekognition, projectArn, 'busy', ['TRAINING_IN_PROGRESS', 'TRAINING_COMPLETED']);
-    if (busy.Status === 'TRAINING_IN_PROGRESS') {
+    try {
+      await hold.reached();
+      const busy = await waitForStatus(h.rekognition, projectArn, 'busy', ['TRAINING_IN_PROGRESS']);
       await expect(h.rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn: busy.ProjectVersionArn, MinInferenceUnits: 1 }))).rejects.toBeInstanceOf(ResourceInUseException);
+    } finally {
+      hold.open();
     }
     await waitForStatus(h.rekognition, projectArn, 'busy', ['TRAINING_COMPLETED']);
     await putObject(h.s3, 'sets/one-label.manifest', JSON.stringify({ 'source-ref': `s3://${BUCKET}/sets/a/images/img-000.jpeg`, c: 0, 'c-metadata': { 'class-name': 'ONLY', type: 'groundtruth/image-classification' } }));
@@ -93,11 +104,15 @@ describe('training variants', () => {
   });
 
   it('fails a training that a shutdown interrupts, and says so after the restart', async () => {
+    // Held mid-training, so the shutdown lands while the worker trains, however fast the machine.
+    const hold = new Hold();
+    trainingHolds.set('interrupted', hold);
     await h.rekognition.send(version('interrupted', { AutoCreate: true }));
+    await hold.reached();
     h = await h.restart();
-    const after = await waitForStatus(h.rekognition, projectArn, 'interrupted', ['TRAINING_FAILED', 'TRAINING_COMPLETED'], 2000);
-    // Almost always interrupted; on a very fast machine it may have finished before the shutdown, which is fine too.
-    if (after.Status === 'TRAINING_FAILED') expect(after.StatusMessage).toMatch(/interrupted by an emulator shutdown/);
+    const after = await waitForStatus(h.rekognition, projectArn, 'interrupted', ['TRAINING_FAILED', 'TRAINING_COMPLETED']);
+    expect(after.Status).toBe('TRAINING_FAILED');
+    expect(after.StatusMessage).toMatch(/interrupted by an emulator shutdown/);
     const all = await h.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, MaxResults: 2 }));
     expect(all.ProjectVersionDescriptions).toHaveLength(2);
     expect(all.ProjectVersionDescriptions?.[0]?.ProjectVersionArn).toContain('/version/interrupted/'); // newest first

@@ -1,7 +1,8 @@
 /*
  * Child process for the kill-and-restart case (run with `npx tsx`): starts the local stack on an existing data
  * folder and fixed ports, says READY, then uploads images and prints `UPLOADED <key>` after each PUT succeeds,
- * until the parent SIGKILLs it mid-batch.
+ * until the parent SIGKILLs it mid-batch. The notifications of `heldInChild` keys are journaled as usual but never
+ * handed to classify, as if queued behind a busy function when the process died.
  *
  *   tsx kill-child.ts <dataDir> <template.json> <ports JSON> <count>
  */
@@ -9,8 +10,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS } from '../../../src/local/s3.js';
 import { startLocalStack } from '../../../src/local/stack.js';
 import { readTemplate } from '../../../src/local/template.js';
-import { batchBodies, batchKey } from './kill-batch.js';
-import { inPool, PROJECT_DIR, REGION } from './stack.js';
+import { batchBodies, batchKey, heldInChild } from './kill-batch.js';
+import { eventKey, inPool, PROJECT_DIR, REGION } from './stack.js';
 
 interface Ports {
   readonly s3: number;
@@ -32,6 +33,10 @@ const stack = await startLocalStack({
   environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   template: await readTemplate(templatePath),
 });
+const classify = stack.invokers.ClassifyLambdaFunction;
+if (!classify) throw new Error('the stack has no classify invoker');
+const submit = classify.submit.bind(classify);
+classify.submit = (event: unknown): Promise<boolean> => (heldInChild(eventKey(event)) ? new Promise<boolean>(() => undefined) : submit(event));
 process.stdout.write('READY\n');
 
 const s3 = new S3Client({ region: REGION, credentials: LOCAL_CREDENTIALS, endpoint: stack.endpoints.s3, forcePathStyle: true });
