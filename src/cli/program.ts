@@ -196,10 +196,12 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
   const model = program.command('model').description('the active model and its versions; start and stop serving');
   model
     .command('status')
-    .description('the registry\'s active model, every version (status, F1, units, gate) and the serving window\'s estimated cost')
+    .description('the registry\'s active model, every version (status, F1, units, gate), why it started and stopped, and its cost: this serving window, and per month for each policy on the stage\'s recent traffic')
     .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
+    .option('--start-latency-minutes <n>', 'how long a model start takes, in the projection', nonNegativeNumber, 10)
+    .option('--days <n>', 'days of recent traffic the projection replays', nonNegativeNumber, 7)
     .addOption(formatOption())
-    .action((options: { price: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
+    .action((options: { price: number; startLatencyMinutes: number; days: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
   model
     .command('start')
     .description('run the start-model state machine: start a version (default: the promoted one), wait for RUNNING, promote it, stop the previous one')

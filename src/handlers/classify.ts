@@ -4,8 +4,9 @@ import type { RecordOutcome } from '../lib/classify.js';
 import { classifyDependencies } from '../lib/classify-wiring.js';
 import { loadClassifyConfig } from '../lib/config.js';
 import { logger, metrics, publishMetrics } from '../lib/observability.js';
+import { classifyServing } from '../lib/serving/wiring.js';
 
-const deps = classifyDependencies(loadClassifyConfig());
+const deps = { ...classifyDependencies(loadClassifyConfig()), serving: classifyServing() };
 
 /** S3 ObjectCreated notifications for `inbox/` → one result row per image. */
 export const handler = async (event: unknown, context: Context): Promise<RecordOutcome[]> => {

@@ -4,13 +4,18 @@ import { documentClient } from '../lib/clients.js';
 import { loadOutcomeConfig } from '../lib/config.js';
 import { publishRetrainEvent, retrainEventDetail } from '../lib/events/retrain-events.js';
 import { logger } from '../lib/observability.js';
+import { loadServingPolicy } from '../lib/serving/config.js';
+import { ServingStore } from '../lib/serving/store.js';
 import { parseOutcomeRequest, recordOutcome } from '../lib/training/outcome.js';
 import type { OutcomeRecord } from '../lib/training/outcome.js';
 import { TrainingRegistry } from '../lib/training/registry.js';
 
 const config = loadOutcomeConfig();
 
-const deps = { registry: new TrainingRegistry(documentClient, config.registryTable) };
+const deps = {
+  registry: new TrainingRegistry(documentClient, config.registryTable),
+  serving: { store: new ServingStore(documentClient, config.registryTable), policy: loadServingPolicy() },
+};
 const events = { client: new EventBridgeClient({ maxAttempts: 5 }), busName: config.eventBusName, source: config.retrainEventSource };
 
 /** Every state machine's last Task: record how the run ended in the registry and release the training lock. */

@@ -3,6 +3,7 @@ import { classifyDependencies } from '../lib/classify-wiring.js';
 import { documentClient } from '../lib/clients.js';
 import { loadRedriveConfig } from '../lib/config.js';
 import { logger, metrics, publishMetrics } from '../lib/observability.js';
+import { redriveServing } from '../lib/serving/wiring.js';
 import { parseRedriveRequest, redrivePage } from '../lib/training/redrive.js';
 import type { RedriveProgress } from '../lib/training/redrive.js';
 
@@ -10,6 +11,7 @@ const config = loadRedriveConfig();
 
 const deps = {
   ...classifyDependencies(config),
+  serving: redriveServing(),
   documents: documentClient,
   resultsTable: config.resultsTable,
   pageSize: config.pageSize,

@@ -134,11 +134,14 @@ export function loadOutcomeConfig(env: Env = process.env): OutcomeConfig {
 
 export interface StartConfig extends StartTimingConfig, RegistryConfig {
   readonly defaults: Pick<TrainingDefaults, 'minInferenceUnits' | 'maxInferenceUnits'>;
+  /** classify's reserved concurrency: a start's units must fit it (src/lib/serving/units.ts); unset, not checked. */
+  readonly classifyConcurrency?: number | undefined;
 }
 
 export function loadStartConfig(env: Env = process.env): StartConfig {
   const { minInferenceUnits, maxInferenceUnits } = loadTrainingDefaults(env);
-  return { registryTable: required(env, 'REGISTRY_TABLE'), defaults: { minInferenceUnits, maxInferenceUnits }, ...loadStartTiming(env) };
+  const concurrency = optional(env, 'CLASSIFY_CONCURRENCY') === undefined ? undefined : integerIn(env, 'CLASSIFY_CONCURRENCY', 1, 1, 1000);
+  return { registryTable: required(env, 'REGISTRY_TABLE'), defaults: { minInferenceUnits, maxInferenceUnits }, classifyConcurrency: concurrency, ...loadStartTiming(env) };
 }
 
 export interface RedriveConfig extends ClassifyConfig {

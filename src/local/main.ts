@@ -20,7 +20,7 @@ const REGION = 'eu-west-1';
 const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
 const POSITIVE_LABEL = 'PNEUMONIA';
 
-const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--events-port N] [--retrain]
+const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--events-port N] [--retrain] [--model-start-seconds N]
 
 Runs pneumo on this machine: S3 (our local S3), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
 production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
@@ -30,6 +30,7 @@ classifies the bundled inbox sample, prints a summary, then keeps running for yo
   --verbose            show the handlers' JSON logs and EMF metrics
   --retrain            train a new model version even if one is active
   --data-dir DIR       where objects, tables and models are kept (default .pneumo-local)
+  --model-start-seconds N  how long the emulator takes to start a model (default 1.5; Rekognition takes minutes)
   --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions, 4573 EventBridge;
                        0 = any free port)`;
 
@@ -45,6 +46,7 @@ interface Options {
   readonly retrain: boolean;
   readonly verbose: boolean;
   readonly dataDir: string;
+  readonly modelStartMs: number;
   readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number; readonly events: number };
 }
 
@@ -62,11 +64,15 @@ function parseOptions(argv: string[]): Options | undefined {
       'rekognition-port': { type: 'string' },
       'sfn-port': { type: 'string' },
       'events-port': { type: 'string' },
+      'model-start-seconds': { type: 'string', default: '1.5' },
     },
     strict: true,
   });
   if (values.help) return undefined;
+  const startSeconds = Number(values['model-start-seconds']);
+  if (!Number.isFinite(startSeconds) || startSeconds < 0 || startSeconds > 3600) throw new Error(`--model-start-seconds must be a number from 0 to 3600, got "${values['model-start-seconds']}"`);
   return {
+    modelStartMs: startSeconds * 1000,
     once: values.once,
     retrain: values.retrain,
     verbose: values.verbose,
@@ -172,8 +178,10 @@ async function main(): Promise<number> {
     dataDir: options.dataDir,
     region: REGION,
     ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn, events: options.ports.events },
-    rekognition: { port: options.ports.rekognition },
+    rekognition: { port: options.ports.rekognition, startingDelayMs: options.modelStartMs },
     retryDelayMs: 1000,
+    // The serving check (idle stop after 30 s on the local stage, starts for waiting images), in place of the Scheduler.
+    rateSchedules: { intervalMs: 5000 },
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
     ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
     onInvocation: (_function, result) => {

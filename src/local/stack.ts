@@ -48,6 +48,12 @@ export interface LocalStackOptions {
   readonly onInvocation?: (functionLogicalId: string, result: unknown) => void;
   /** A template already packaged (tests reuse one); packaged from serverless.yml when absent. */
   readonly template?: CfnTemplate;
+  /**
+   * Runs the template's `rate(...)` schedules that invoke a function (the serving check) every `intervalMs`, in
+   * place of EventBridge Scheduler, whose rates start at a minute. Off when absent, so a test's model is never
+   * stopped behind its back.
+   */
+  readonly rateSchedules?: { readonly intervalMs: number };
 }
 
 export interface LocalStack {
@@ -73,8 +79,7 @@ export interface LocalStack {
   readonly stateMachines: Readonly<Record<string, StateMachineDefinition>>;
   /** Runs one of them to the end, Lambda Tasks on the production handlers, SDK Tasks on the emulator. */
   readonly runStateMachine: (logicalId: string, input: unknown, executionName?: string) => Promise<LocalExecution>;
-  /** Resolves when every notification so far has been handled and no execution runs. */
-  /** Resolves when every notification so far has been handled (stored or dead-lettered). */
+  /** Resolves when every notification so far has been handled (stored or dead-lettered) and no execution runs. */
   readonly idle: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
@@ -179,6 +184,41 @@ async function startDynalite(port: number, directory: string): Promise<{ endpoin
           else resolve();
         });
       }),
+  };
+}
+
+/** The functions the template's rate schedules invoke, each run every `intervalMs`, one run at a time. */
+function startRateSchedules(template: CfnTemplate, names: Readonly<Record<string, string>>, functionsByArn: Readonly<Record<string, LocalFunction>>, intervalMs: number): { stop: () => Promise<void> } {
+  const runs = resourcesOfType(template, 'AWS::Scheduler::Schedule').flatMap(([logicalId, resource]) => {
+    const expression = resource.Properties?.ScheduleExpression;
+    const target = resource.Properties?.Target as { Arn?: { 'Fn::GetAtt'?: unknown[] }; Input?: unknown } | undefined;
+    const functionId = target?.Arn?.['Fn::GetAtt']?.[0];
+    if (typeof expression !== 'string' || !expression.startsWith('rate(') || typeof functionId !== 'string') return [];
+    const handler = functionsByArn[names[`${functionId}.Arn`] ?? ''];
+    if (!handler) throw new TemplateError(`${logicalId} targets ${functionId}, which the local stack did not load`);
+    const input: unknown = typeof target?.Input === 'string' ? JSON.parse(target.Input) : {};
+    return [{ logicalId, handler, input }];
+  });
+  let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = Promise.all(
+      runs.map(({ logicalId, handler, input }) =>
+        handler(input).catch((error: unknown) => {
+          process.emitWarning(`${logicalId}: scheduled invocation failed: ${error instanceof Error ? error.message : String(error)}`);
+        }),
+      ),
+    ).finally(() => {
+      busy = false;
+    });
+  }, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
   };
 }
 
@@ -322,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
   ready = true;
   waitingForHandlers.splice(0).forEach(submit);
+  const schedules = options.rateSchedules ? startRateSchedules(template, names, functionsByArn, options.rateSchedules.intervalMs) : undefined;
 
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
@@ -352,9 +393,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idle: async () => {
       await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      // classify may have started an execution (an on-demand start) while its invocations drained.
+      await sfn.idle();
       await pipes.settled();
     },
     stop: async () => {
+      await schedules?.stop();
       await sfn.close();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
       rekognitionClient.destroy();

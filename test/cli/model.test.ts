@@ -17,7 +17,7 @@ import { stateEntered, taskSubmitted } from '../../src/local/sfn-history.js';
 import { startLocalSfn } from '../../src/local/sfn-server.js';
 import type { LocalSfn, MachineRunner } from '../../src/local/sfn-server.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
-import { captureIo, deferred, startLocalServers } from '../fixtures/cli.js';
+import { captureIo, deferred, RESULTS_TABLE, SERVING_SCHEDULE, startLocalServers } from '../fixtures/cli.js';
 import type { LocalServers } from '../fixtures/cli.js';
 
 const ARN = {
@@ -233,6 +233,60 @@ describe('pneumo model and retrain', () => {
     expect(run.stderr.join('\n')).toMatch(/could not ask Rekognition \(AccessDeniedException: not allowed\); registry only/);
   });
 
+  it('model status says why the model started and stopped, checks the units rule, and projects each policy on the recent traffic', async () => {
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    await putRegistry({
+      id: 'active', projectVersionArn: VERSION_ARN('v2'), versionName: 'v2', state: 'STOPPED', minInferenceUnits: 1, maxInferenceUnits: 1,
+      startedAt: '2026-11-25T09:00:00.000Z', startReason: 'on-demand', stoppedAt: '2026-11-25T09:20:00.000Z', stopReason: 'idle', lastUsedAt: '2026-11-25T09:14:00.000Z',
+      serving: { request: 'START', reason: 'on-demand', requestedAt: '2026-11-25T11:59:00.000Z' },
+    });
+    // Twenty images over the last week, one every 8 hours and a bit: a sparse site.
+    const t = target();
+    for (let i = 0; i < 20; i += 1) {
+      const at = new Date(now - (i + 1) * 8.2 * 3_600_000).toISOString();
+      await t.clients.documents.send(new PutCommand({ TableName: RESULTS_TABLE, Item: { imageKey: `inbox/p${i}.jpeg`, status: 'CLASSIFIED', label: 'NORMAL', eventTime: at, processedAt: at } }));
+    }
+    t.close();
+    const schedule = { ...SERVING_SCHEDULE, classifyConcurrency: 5, serving: { onDemandStart: true, idleStopMinutes: 5, checkRate: 'rate(1 minute)', quietHours: 'off', dailyCapHours: 0 } };
+    const make = (): Target => {
+      const made = servers.target({ sfn: sfn.url, names: { servingSchedule: schedule } });
+      mockClient(made.clients.rekognition).rejects(new Error('offline'));
+      return made;
+    };
+    const run = await cli(['model', 'status', '--format', 'json'], { make, now: () => now });
+    const status = run.json() as ModelStatus;
+    expect(status.serving.events).toEqual({
+      startReason: 'on-demand', startedAt: '2026-11-25T09:00:00.000Z', stopReason: 'idle', stoppedAt: '2026-11-25T09:20:00.000Z', lastUsedAt: '2026-11-25T09:14:00.000Z',
+      inFlight: { request: 'START', reason: 'on-demand', requestedAt: '2026-11-25T11:59:00.000Z' }, lastStartError: null,
+    });
+    expect(status.serving.units).toMatchObject({ classifyConcurrency: 5, fits: true });
+    const projection = status.serving.projection;
+    expect(projection).toMatchObject({ windowDays: 7, images: 20, startLatencyMinutes: 10 });
+    const cost = Object.fromEntries((projection?.policies ?? []).map((row) => [row.policy, row.monthlyUsd]));
+    expect(cost['on-demand']).toBeLessThan(0.25 * (cost['weekday-schedule'] ?? 0));
+    expect(cost['weekday-schedule']).toBeLessThan(cost['always-on'] ?? 0);
+
+    const table = await cli(['model', 'status', '--start-latency-minutes', '15'], { make, now: () => now });
+    expect(table.stdout).toEqual(expect.arrayContaining([
+      'last start     on-demand at 2026-11-25T09:00:00.000Z',
+      'last stop      idle at 2026-11-25T09:20:00.000Z',
+      'in flight      START (on-demand) since 2026-11-25T11:59:00.000Z',
+      'serving        on demand, idle stop after 5 min (checked rate(1 minute))',
+    ]));
+    expect(table.stdout.join('\n')).toMatch(/projected monthly cost from the last 7 day\(s\) of traffic \(20 image\(s\); a start assumed to take 15 min/);
+
+    // Fifteen callers would keep three units busy; the model runs with one.
+    const misfit = await cli(['model', 'status', '--format', 'json'], {
+      make: () => {
+        const made = servers.target({ sfn: sfn.url, names: { servingSchedule: { ...schedule, classifyConcurrency: 15 } } });
+        mockClient(made.clients.rekognition).rejects(new Error('offline'));
+        return made;
+      },
+      now: () => now,
+    });
+    expect(misfit.stderr.join('\n')).toMatch(/inference units do not fit classify: classify concurrency 15 keeps 3 unit\(s\) busy at 5 callers per unit, not 1/);
+  });
+
   it('model start --wait runs the start state machine with the given input and follows it to the end', async () => {
     const release = deferred();
     runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
@@ -243,7 +297,7 @@ describe('pneumo model and retrain', () => {
     };
     const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); } });
     expect(run.code).toBe(0);
-    expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { versionName: 'v2', minInferenceUnits: 2 } }]);
+    expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { reason: 'user', versionName: 'v2', minInferenceUnits: 2 } }]);
     expect(run.json()).toMatchObject({ status: 'SUCCEEDED', output: { versionName: 'v2' }, error: null });
     expect(run.stderr[0]).toMatch(/^started start of version v2: arn:aws:states:eu-west-1:000000000000:execution:start:cli-start-/);
     expect(run.stderr).toContain('start of version v2: PlanStart · 0s');
@@ -254,7 +308,7 @@ describe('pneumo model and retrain', () => {
       Promise.resolve({ status: 'FAILED', executionArn: execution.executionArn, error: 'ModelStopFailed', cause: 'version v2 stayed STOPPING', states: [] });
     const run = await cli(['model', 'stop', '--wait']);
     expect(run.code).toBe(1);
-    expect(inputs[0]?.input).toEqual({});
+    expect(inputs[0]?.input).toEqual({ reason: 'user' });
     expect(run.stdout.join('\n')).toMatch(/stop of every running model version: FAILED after \d+s \(ModelStopFailed: version v2 stayed STOPPING\)/);
   });
 

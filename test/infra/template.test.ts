@@ -327,6 +327,14 @@ describe('classify function', () => {
       REGISTRY_TABLE: { Ref: outputTarget(template, 'RegistryTableName') },
       REVIEW_THRESHOLD: '80',
       REGISTRY_CACHE_SECONDS: '30',
+      START_MODEL_STATE_MACHINE_ARN: { Ref: 'StartModelStateMachine' },
+      ON_DEMAND_START: 'true',
+      IDLE_STOP_MINUTES: '5',
+      QUIET_HOURS: 'off',
+      DAILY_CAP_HOURS: '0',
+      START_RETRY_MINUTES: '15',
+      MAX_START_MINUTES: '60',
+      SERVING_TIME_ZONE: 'Europe/London',
       POWERTOOLS_SERVICE_NAME: 'classify',
       POWERTOOLS_METRICS_NAMESPACE: 'Pneumo',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -424,7 +432,7 @@ describe('IAM', () => {
     expect(template.Outputs.ProjectName?.Value).toBe(`pneumo-${STAGE}`);
   });
 
-  it('classify role: writes only the results table and reads only the two tables', () => {
+  it('classify role: writes only the results table and the `active` registry item, reads only the two tables', () => {
     const results = `\${${outputTarget(template, 'ResultsTableName')}.Arn}`;
     const registry = `\${${outputTarget(template, 'RegistryTableName')}.Arn}`;
     const dynamodb = statementsWithActionPrefix(classifyRoleStatements(), 'dynamodb:');
@@ -432,8 +440,17 @@ describe('IAM', () => {
       actionStrings(statement.Action).flatMap((action) => renderedResources(statement).map((arn) => `${action} ${arn}`)),
     );
     expect(granted.sort()).toEqual(
-      [`dynamodb:GetItem ${results}`, `dynamodb:PutItem ${results}`, `dynamodb:GetItem ${registry}`].sort(),
+      [`dynamodb:GetItem ${results}`, `dynamodb:PutItem ${results}`, `dynamodb:GetItem ${registry}`, `dynamodb:UpdateItem ${registry}`].sort(),
     );
+    // The serving marks (on-demand start request, last use) go to the `active` item and nowhere else.
+    const update = only(dynamodb.filter(({ statement }) => actionStrings(statement.Action).includes('dynamodb:UpdateItem')));
+    expect(update.statement.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['active'] } });
+  });
+
+  it('classify role: may start exactly the start-model machine, nothing else of Step Functions', () => {
+    const { statement } = only(statementsWithActionPrefix(classifyRoleStatements(), 'states:'));
+    expect(actionStrings(statement.Action)).toEqual(['states:StartExecution']);
+    expect(statement.Resource).toEqual({ Ref: 'StartModelStateMachine' });
   });
 
   it('classify role: writes its own log streams, sends to the dead-letter queue, uses the key only through S3, SQS and DynamoDB', () => {
@@ -482,11 +499,32 @@ describe('state machines', () => {
 
   it('schedules the daily stop and the optional daily start, each switchable per stage', () => {
     const schedules = Object.fromEntries(resourcesOfType(template, 'AWS::Scheduler::Schedule'));
-    expect(Object.keys(schedules).sort()).toEqual(['GaugesSchedule', 'StartModelSchedule', 'StopModelSchedule']);
+    expect(Object.keys(schedules).sort()).toEqual(['GaugesSchedule', 'ServingCheckSchedule', 'StartModelSchedule', 'StopModelSchedule']);
     expect(schedules.StopModelSchedule?.Condition).toBe('StopScheduleEnabled');
     expect(schedules.StartModelSchedule?.Condition).toBe('StartScheduleEnabled');
     expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StopModelStateMachine' });
     expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StartModelStateMachine' });
+    // Each run says why it started or stopped the model.
+    expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Input).toBe('{"reason":"schedule"}');
+    expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Input).toBe('{"reason":"schedule"}');
+  });
+
+  it('runs the serving check every minute on the serving-check function, whose role reaches only the active item, the status index and the two machines', () => {
+    const schedule = resource(template, 'ServingCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(schedule.ScheduleExpression).toBe('rate(1 minute)');
+    expect(objectAt(schedule, 'Target').Arn).toEqual({ 'Fn::GetAtt': ['ServingCheckLambdaFunction', 'Arn'] });
+    const fn = resource(template, 'ServingCheckLambdaFunction', 'AWS::Lambda::Function').Properties;
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['ServingCheckRole', 'Arn'] });
+    const statements = allPolicyStatements(template).filter((found) => found.owner === 'ServingCheckRole' && found.path.startsWith('Policies'));
+    const granted = statements.map(({ statement }) => `${render(statement.Sid)} ${actionStrings(statement.Action).join(',')} ${renderedResources(statement).join(',')}`);
+    expect(granted).toEqual([
+      'WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${ServingCheckLogGroup.Arn}',
+      'ServingStateOfActiveModel dynamodb:GetItem,dynamodb:UpdateItem ${RegistryTable.Arn}',
+      'FindWaitingImages dynamodb:Query ${ResultsTable.Arn}/index/byStatus',
+      'StartAndStopModel states:StartExecution ${StartModelStateMachine},${StopModelStateMachine}',
+      'UseDataKeyThroughServices kms:Decrypt,kms:GenerateDataKey ${EncryptionKey.Arn}',
+    ]);
   });
 });
 
@@ -770,7 +808,7 @@ describe('classify artifact', () => {
       execFile(
         process.execPath,
         ['--enable-source-maps', '--input-type=module', '-e', script],
-        { env: { PATH: process.env.PATH, RESULTS_TABLE: 'results', REGISTRY_TABLE: 'registry', AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, timeout: 30_000 },
+        { env: { PATH: process.env.PATH, RESULTS_TABLE: 'results', REGISTRY_TABLE: 'registry', START_MODEL_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:start', AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, timeout: 30_000 },
         (error, stdout, stderr) => {
           if (error) fail(new Error(`${error.message}\n${stderr}`));
           else done(stdout.trim());

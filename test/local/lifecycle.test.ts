@@ -26,7 +26,8 @@ let sfn: SFNClient;
 let documents: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  testStack = await startTestStack(inject('localPackageDir'));
+  // Manual start and stop only here; test/local/serving.test.ts covers on-demand start and idle stop.
+  testStack = await startTestStack(inject('localPackageDir'), { environment: { ON_DEMAND_START: 'false' } });
   ({ stack, s3, sfn, documents } = testStack);
   for (const label of ['NORMAL', 'PNEUMONIA']) {
     const files = (await readdir(join(SAMPLE, label))).sort().slice(0, 30);

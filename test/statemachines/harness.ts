@@ -11,6 +11,8 @@ import { parsePrepareRequest, prepareTraining } from '../../src/lib/training/pre
 import { parsePromoteRequest, planStart, promoteVersion } from '../../src/lib/training/promote.js';
 import { parseRedriveRequest, redrivePage, STATUS_INDEX } from '../../src/lib/training/redrive.js';
 import { TrainingRegistry } from '../../src/lib/training/registry.js';
+import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
+import { ServingStore } from '../../src/lib/serving/store.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -93,6 +95,7 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
   const s3 = new S3Client({ region: 'eu-west-1' });
   const rekognition = new RekognitionClient({ region: 'eu-west-1' });
   const registry = new TrainingRegistry(dynamo.documents, tables.registry);
+  const serving = { store: new ServingStore(dynamo.documents, tables.registry), policy: DEFAULT_POLICY };
   const trainingConfig = loadTrainingConfig(env);
   const startConfig = loadStartConfig(env);
   const redriveConfig = loadRedriveConfig(env);
@@ -115,8 +118,8 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
     functions: {
       [fn('PrepareDatasetFunctionArn')]: (payload) => prepareTraining({ s3, registry, config: trainingConfig, clock }, parsePrepareRequest(payload)),
       [fn('EvaluateFunctionArn')]: (payload) => evaluateVersion({ s3, registry, clock }, parseEvaluateRequest(payload)),
-      [fn('RecordOutcomeFunctionArn')]: (payload) => recordOutcome({ registry, clock }, parseOutcomeRequest(payload)),
-      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig }, payload),
+      [fn('RecordOutcomeFunctionArn')]: (payload) => recordOutcome({ registry, serving, clock }, parseOutcomeRequest(payload)),
+      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig, serving, clock }, payload),
       [fn('PromoteFunctionArn')]: (payload) => promoteVersion({ registry, clock }, parsePromoteRequest(payload)),
       [fn('RedriveFunctionArn')]: (payload) => redrivePage(redriveDeps, parseRedriveRequest(payload)),
     },

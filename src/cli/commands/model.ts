@@ -13,6 +13,8 @@ import { decimal, duration, printJson, printLines, renderCsv, renderTable } from
 import { consoleLink, currentState, followExecution } from '../follow.js';
 import { gateOf, getRegistryItem, listVersionItems, num, str } from '../registry-view.js';
 import type { Item } from '../registry-view.js';
+import { servingView } from '../serving-view.js';
+import type { ServingView } from '../serving-view.js';
 import { stateMachineArn } from '../target.js';
 
 export interface ServingCost {
@@ -71,9 +73,19 @@ export interface ModelStatus {
   readonly versions: readonly VersionView[];
   /** Monthly inference cost, always-on vs the stage's serving window, at the given price. */
   readonly monthlyCost: CostEstimate | null;
+  /** Why the model started and stopped, the stage's serving policy, and its cost on the stage's recent traffic. */
+  readonly serving: ServingView;
   /** Why part of the picture is missing (e.g. the service could not be asked). */
   readonly notes: readonly string[];
 }
+
+/** How the serving projection replays the stage's traffic. */
+export interface ProjectionOptions {
+  readonly windowDays: number;
+  readonly startLatencyMinutes: number;
+}
+
+const DEFAULT_PROJECTION: ProjectionOptions = { windowDays: 7, startLatencyMinutes: 10 };
 
 function monthlyCost(schedule: unknown, price: number, notes: string[]): CostEstimate | null {
   if (schedule === undefined) {
@@ -163,7 +175,7 @@ async function retrainRun(ctx: CommandContext, executionArn: string, expiresAt: 
   }
 }
 
-export async function modelStatusData(ctx: CommandContext, price: number): Promise<ModelStatus> {
+export async function modelStatusData(ctx: CommandContext, price: number, projection: ProjectionOptions = DEFAULT_PROJECTION): Promise<ModelStatus> {
   const notes: string[] = [];
   const [active, lock, items, service] = await Promise.all([
     getRegistryItem(ctx.target, ACTIVE_MODEL_ID),
@@ -226,7 +238,11 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
         cost: servingCost(active, ctx.now(), price),
       }
     : null;
-  return { active: activeView, training, versions, monthlyCost: monthlyCost(ctx.target.names.servingSchedule, price, notes), notes };
+  const cost = monthlyCost(ctx.target.names.servingSchedule, price, notes);
+  const serving = await servingView(ctx.target, active, cost?.schedule ?? null, { now: ctx.now(), price, ...projection });
+  if (serving.units && !serving.units.fits) notes.push(`inference units do not fit classify: ${serving.units.rule}; a start with these units is refused`);
+  if (cost && !cost.schedule.serving) notes.push('the stack does not describe its serving policy (deployed before on-demand serving): no projection');
+  return { active: activeView, training, versions, monthlyCost: cost, serving, notes };
 }
 
 function usd(value: number): string {
@@ -240,8 +256,11 @@ function costLine(cost: ServingCost): string {
 }
 
 /** `pneumo model status`. */
-export async function modelStatus(ctx: CommandContext, options: { readonly price: number; readonly format: Format }): Promise<ExitCode> {
-  const status = await modelStatusData(ctx, options.price);
+export async function modelStatus(ctx: CommandContext, options: { readonly price: number; readonly format: Format; readonly startLatencyMinutes?: number; readonly days?: number }): Promise<ExitCode> {
+  const status = await modelStatusData(ctx, options.price, {
+    windowDays: options.days ?? DEFAULT_PROJECTION.windowDays,
+    startLatencyMinutes: options.startLatencyMinutes ?? DEFAULT_PROJECTION.startLatencyMinutes,
+  });
   for (const note of status.notes) ctx.io.err(`note: ${note}`);
   if (options.format === 'json') {
     printJson(ctx.io, status);
@@ -282,6 +301,7 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
       `running since  ${active.state === 'STOPPED' ? `- (stopped ${active.stoppedAt ?? '?'})` : `${active.startedAt ?? active.promotedAt ?? '?'}${active.cost ? ` (${duration(active.cost.hours * 3_600_000)})` : ''}`}`,
       `promoted       ${active.promotedAt ?? '-'}`,
       `serving cost   ${active.cost ? costLine(active.cost) : '-'}`,
+      ...servingLines(status.serving),
     ];
     printLines(ctx.io, lines);
   }
@@ -305,7 +325,41 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
     ]));
     for (const note of notes) ctx.io.out(`  ${note}`);
   }
+  const projection = status.serving.projection;
+  if (projection) {
+    ctx.io.out('');
+    ctx.io.out(
+      `projected monthly cost from the last ${projection.windowDays} day(s) of traffic (${projection.images} image(s)${projection.truncated ? ', a sample' : ''}; ` +
+        `a start assumed to take ${projection.startLatencyMinutes} min; an estimate, not a bill)`,
+    );
+    printLines(ctx.io, renderTable(projection.policies, [
+      { header: 'POLICY', value: (row) => row.policy },
+      { header: 'UNIT-HOURS/MONTH', value: (row) => row.unitHoursPerMonth.toFixed(1), align: 'right' as const },
+      { header: 'COST/MONTH', value: (row) => usd(row.monthlyUsd), align: 'right' as const },
+      { header: 'P95 WAIT', value: (row) => (Number.isNaN(row.p95Minutes) ? '-' : `${row.p95Minutes.toFixed(1)} min`), align: 'right' as const },
+    ]));
+  }
   return EXIT.ok;
+}
+
+function servingLines(serving: ServingView): string[] {
+  const events = serving.events;
+  const lines: string[] = [];
+  if (events) {
+    lines.push(`last start     ${events.startReason ?? '-'}${events.startedAt ? ` at ${events.startedAt}` : ''}`);
+    lines.push(`last stop      ${events.stopReason ?? '-'}${events.stoppedAt ? ` at ${events.stoppedAt}` : ''}`);
+    lines.push(`last used      ${events.lastUsedAt ?? '-'}`);
+    if (events.inFlight) lines.push(`in flight      ${events.inFlight.request} (${events.inFlight.reason ?? '?'}) since ${events.inFlight.requestedAt ?? '?'}`);
+    if (events.lastStartError) lines.push(`start failed   ${events.lastStartError}`);
+  }
+  const policy = serving.policy;
+  if (policy) {
+    const quiet = policy.quietHours === 'off' ? '' : `, quiet hours ${policy.quietHours}`;
+    const cap = policy.dailyCapHours > 0 ? `, at most ${policy.dailyCapHours} h a day` : '';
+    lines.push(`serving        ${policy.onDemandStart ? 'on demand' : 'no on-demand start'}, idle stop after ${policy.idleStopMinutes} min (checked ${policy.checkRate})${quiet}${cap}`);
+  }
+  if (serving.units) lines.push(`units rule     ${serving.units.fits ? 'fits' : 'DOES NOT FIT'}: ${serving.units.rule}`);
+  return lines;
 }
 
 export interface StartStopOptions {
@@ -347,7 +401,7 @@ async function runMachine(ctx: CommandContext, role: 'startModel' | 'stopModel',
 
 /** `pneumo model start`: the start-model state machine (start, wait for RUNNING, promote, stop the previous). */
 export async function modelStart(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
-  const input: Record<string, unknown> = {};
+  const input: Record<string, unknown> = { reason: 'user' };
   if (options.versionName !== undefined) input.versionName = options.versionName;
   if (options.minUnits !== undefined) input.minInferenceUnits = options.minUnits;
   if (options.maxUnits !== undefined) input.maxInferenceUnits = options.maxUnits;
@@ -357,5 +411,5 @@ export async function modelStart(ctx: CommandContext, options: StartStopOptions)
 
 /** `pneumo model stop`: the stop-model state machine (every running version of the project). */
 export async function modelStop(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
-  return runMachine(ctx, 'stopModel', {}, 'stop of every running model version', options);
+  return runMachine(ctx, 'stopModel', { reason: 'user' }, 'stop of every running model version', options);
 }

@@ -1,4 +1,8 @@
 import { InvalidEventError } from '../errors.js';
+import { servedAfterStop, STOP_REASONS } from '../serving/decisions.js';
+import type { StopReason } from '../serving/decisions.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import type { ServingStore } from '../serving/store.js';
 import { isRecord } from './input.js';
 import type { TrainingRegistry, VersionStatus } from './registry.js';
 
@@ -41,6 +45,8 @@ export interface OutcomeRequest {
   /** The `{ Error, Cause }` a Catch produced, or one a state built. */
   readonly error: { readonly Error: string; readonly Cause: string } | undefined;
   readonly stopped: readonly StoppedVersion[];
+  /** Why a stop run ran (its execution input's `reason`; `user` when it has none). */
+  readonly stopReason: StopReason;
 }
 
 export interface OutcomeRecord {
@@ -71,7 +77,11 @@ export function parseOutcomeRequest(event: unknown): OutcomeRequest {
     ? { Error: str(event.error.Error) ?? DEFAULT_ERRORS[outcome as Outcome], Cause: str(event.error.Cause) ?? '' }
     : undefined;
   const stopped = Array.isArray(event.stopped) ? (event.stopped as unknown[]).flatMap(stoppedVersions) : [];
-  return { outcome: outcome as Outcome, executionArn, versionName: str(event.versionName), error, stopped };
+  const reason = outcome === 'STOPPED' && isRecord(event.input) ? (event.input.reason ?? 'user') : 'user';
+  if (typeof reason !== 'string' || !STOP_REASONS.includes(reason as StopReason)) {
+    throw new InvalidEventError(`a stop run's reason must be one of ${STOP_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
+  }
+  return { outcome: outcome as Outcome, executionArn, versionName: str(event.versionName), error, stopped, stopReason: reason as StopReason };
 }
 
 /**
@@ -116,7 +126,14 @@ export function readableCause(cause: string): string {
  * Records how a run ended: the version item's status and error, the training lock released (only by the run
  * that holds it), the `active` item marked stopped after a stop run. Never throws for a record that is absent.
  */
-export async function recordOutcome(deps: { readonly registry: TrainingRegistry; readonly clock?: () => number }, request: OutcomeRequest): Promise<OutcomeRecord> {
+export interface OutcomeDeps {
+  readonly registry: TrainingRegistry;
+  /** Serving bookkeeping: why the model stopped, the day's serving time, the end of a start or stop request. */
+  readonly serving: { readonly store: ServingStore; readonly policy: ServingPolicy };
+  readonly clock?: () => number;
+}
+
+export async function recordOutcome(deps: OutcomeDeps, request: OutcomeRequest): Promise<OutcomeRecord> {
   const { registry } = deps;
   const now = new Date((deps.clock ?? Date.now)()).toISOString();
   const error = request.error?.Error ?? DEFAULT_ERRORS[request.outcome];
@@ -137,16 +154,26 @@ export async function recordOutcome(deps: { readonly registry: TrainingRegistry;
         request.executionArn,
       );
     }
-  } else if (request.outcome === 'START_FAILED' && versionName !== undefined) {
-    await registry.updateVersion(versionName, { lastStartError: `${error}: ${cause}`, lastStartFailedAt: now, updatedAt: now });
+  } else if (request.outcome === 'START_FAILED') {
+    if (versionName !== undefined) await registry.updateVersion(versionName, { lastStartError: `${error}: ${cause}`, lastStartFailedAt: now, updatedAt: now });
+    // Ends the on-demand request this run answered, and on-demand starts back off from a failure.
+    await deps.serving.store.startFailed(now, `${error}: ${cause}`);
   } else if (request.outcome === 'STOPPED') {
+    const before = await deps.serving.store.read();
     const active = await registry.active();
     const seen = active && request.stopped.find((version) => version.projectVersionArn === active.projectVersionArn);
     if (active && seen && seen.status !== 'RUNNING' && active.state !== 'STOPPED') {
       activeMarkedStopped = await registry.markActiveStopped(active.projectVersionArn, now);
     }
+    if (activeMarkedStopped && active && before?.projectVersionArn === active.projectVersionArn) {
+      const served = servedAfterStop(before.state, Date.parse(now), deps.serving.policy);
+      await deps.serving.store.stopped(active.projectVersionArn, { stopReason: request.stopReason, servedDay: served.day, servedMs: served.ms });
+    } else {
+      await deps.serving.store.stopRequestEnded();
+    }
   } else if (request.outcome === 'STOP_FAILED') {
     await registry.noteOnActive({ lastStopError: `${error}: ${cause}`, lastStopFailedAt: now });
+    await deps.serving.store.stopRequestEnded();
   }
   // Conditional on this execution holding it: a no-op for every run but the retrain that took it.
   const lockReleased = await registry.releaseLock(request.executionArn);

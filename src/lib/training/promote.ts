@@ -1,5 +1,10 @@
 import type { StartConfig } from '../config.js';
-import { InvalidEventError, NoModelToStartError } from '../errors.js';
+import { InvalidEventError, InvalidTrainingInputError, NoModelToStartError } from '../errors.js';
+import { START_REASONS } from '../serving/decisions.js';
+import type { StartReason } from '../serving/decisions.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import type { ServingStore } from '../serving/store.js';
+import { checkUnitsFit } from '../serving/units.js';
 import { inferenceUnits, inputObject, isRecord, versionNameField } from './input.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';
 
@@ -9,6 +14,16 @@ export interface StartPlan {
   readonly maxInferenceUnits: number;
   readonly startPollSeconds: number;
   readonly maxStartPolls: number;
+  /** Who asked: `on-demand` (classify, the serving check), `schedule`, `retrain`, or `user` (the default). */
+  readonly reason: StartReason;
+}
+
+function startReason(input: Record<string, unknown>): StartReason {
+  const reason = input.reason ?? 'user';
+  if (typeof reason !== 'string' || !START_REASONS.includes(reason as StartReason)) {
+    throw new InvalidTrainingInputError(`reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
+  }
+  return reason as StartReason;
 }
 
 /**
@@ -16,8 +31,17 @@ export interface StartPlan {
  * daily start wants), `minInferenceUnits`, `maxInferenceUnits` (default: what that model ran with last, else
  * the stage defaults).
  */
-export async function planStart(deps: { readonly registry: TrainingRegistry; readonly config: StartConfig }, raw: unknown): Promise<StartPlan> {
-  const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits']);
+export interface PlanStartDeps {
+  readonly registry: TrainingRegistry;
+  readonly config: StartConfig;
+  /** Marks the start in flight on the registry, so classify asks for no second one meanwhile. */
+  readonly serving: { readonly store: ServingStore; readonly policy: ServingPolicy };
+  readonly clock?: () => number;
+}
+
+export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<StartPlan> {
+  const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits', 'reason']);
+  const reason = startReason(input);
   const active = await deps.registry.active();
   const versionName = versionNameField(input) ?? active?.versionName;
   if (!versionName) throw new NoModelToStartError('no versionName was given and no model has been promoted yet');
@@ -26,7 +50,14 @@ export async function planStart(deps: { readonly registry: TrainingRegistry; rea
     minInferenceUnits: last?.min ?? deps.config.defaults.minInferenceUnits,
     maxInferenceUnits: last?.max ?? deps.config.defaults.maxInferenceUnits,
   });
+  if (deps.config.classifyConcurrency !== undefined) {
+    const fit = checkUnitsFit(deps.config.classifyConcurrency, units.min, units.max);
+    if (!fit.ok) throw new InvalidTrainingInputError(`inference units ${units.min}–${units.max} do not fit classify: ${fit.message}`);
+  }
+  const now = (deps.clock ?? Date.now)();
+  await deps.serving.store.startRunBegan(reason, now, now - deps.serving.policy.requestTimeoutMs);
   return {
+    reason,
     versionName,
     minInferenceUnits: units.min,
     maxInferenceUnits: units.max,
@@ -40,6 +71,8 @@ export interface PromoteRequest {
   readonly executionArn: string;
   /** The DescribeProjectVersions entry of the version, now RUNNING. */
   readonly version: Record<string, unknown>;
+  /** The plan's reason; absent from runs planned before reasons existed. */
+  readonly reason: string | undefined;
 }
 
 export interface Promotion {
@@ -53,7 +86,7 @@ export function parsePromoteRequest(event: unknown): PromoteRequest {
   if (!isRecord(event) || typeof event.versionName !== 'string' || typeof event.executionArn !== 'string' || !isRecord(event.version)) {
     throw new InvalidEventError('Promote needs versionName, executionArn and version');
   }
-  return { versionName: event.versionName, executionArn: event.executionArn, version: event.version };
+  return { versionName: event.versionName, executionArn: event.executionArn, version: event.version, reason: typeof event.reason === 'string' ? event.reason : undefined };
 }
 
 function num(value: unknown): number | undefined {
@@ -78,6 +111,9 @@ export async function promoteVersion(deps: { readonly registry: TrainingRegistry
   const [previous, record] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
 
   const f1 = num(record?.f1) ?? num(isRecord(version.EvaluationResult) ? version.EvaluationResult.F1Score : undefined);
+  // A start of the version that already runs (a second request, a retried step) keeps its serving window.
+  const alreadyServing = previous?.projectVersionArn === projectVersionArn && previous.state === 'RUNNING';
+  const gate = isRecord(record?.gate) ? record.gate.decision : undefined;
   await deps.registry.putActive({
     projectVersionArn,
     versionName,
@@ -86,9 +122,14 @@ export async function promoteVersion(deps: { readonly registry: TrainingRegistry
     labelMetrics: metricsOf(record),
     minInferenceUnits: num(version.MinInferenceUnits),
     maxInferenceUnits: num(version.MaxInferenceUnits),
-    startedAt: now,
+    startedAt: alreadyServing ? (previous.startedAt ?? now) : now,
     promotedAt: previous?.projectVersionArn === projectVersionArn ? previous.promotedAt ?? now : now,
     executionArn: request.executionArn,
+    startReason: alreadyServing ? (previous.startReason ?? request.reason) : request.reason,
+    gateDecision: typeof gate === 'string' ? gate : undefined,
+    // The day's serving time so far, for the daily cap (set when a run stops).
+    servedDay: previous?.servedDay,
+    servedMs: previous?.servedMs,
   });
   await deps.registry.updateVersion(versionName, { status: 'DEPLOYED', projectVersionArn, deployedAt: now, updatedAt: now });
 

@@ -62,6 +62,11 @@ export interface ActiveRecord {
   readonly promotedAt?: string | undefined;
   readonly stoppedAt?: string | undefined;
   readonly executionArn?: string | undefined;
+  /** Serving fields (src/lib/serving/store.ts): why it started, its gate, the day's serving time so far. */
+  readonly startReason?: string | undefined;
+  readonly gateDecision?: string | undefined;
+  readonly servedDay?: string | undefined;
+  readonly servedMs?: number | undefined;
 }
 
 /** The `active` item as the training side reads it. */
@@ -72,6 +77,10 @@ export interface ActiveSummary {
   readonly f1: number | undefined;
   readonly promotedAt: string | undefined;
   readonly inferenceUnits: { readonly min: number; readonly max: number } | undefined;
+  readonly startedAt: string | undefined;
+  readonly startReason: string | undefined;
+  readonly servedDay: string | undefined;
+  readonly servedMs: number | undefined;
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -214,6 +223,10 @@ export class TrainingRegistry {
       f1: numberField(Item, 'f1'),
       promotedAt: stringField(Item, 'promotedAt'),
       inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined,
+      startedAt: stringField(Item, 'startedAt'),
+      startReason: stringField(Item, 'startReason'),
+      servedDay: stringField(Item, 'servedDay'),
+      servedMs: numberField(Item, 'servedMs'),
     };
   }
 
