@@ -2,6 +2,7 @@
  * Seeded arrival traces for the cost bench: when images reach the inbox at three kinds of site. Times are ms after
  * a Monday 00:00 (wall clock), ascending. Same seed, same trace.
  */
+import { seededRandom } from '../src/local/rekognition/model.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -12,18 +13,6 @@ export const TRACE_ORIGIN = Date.UTC(2027, 0, 4);
 
 export type TraceName = 'clinic' | 'sparse' | 'weekly-batch';
 export const TRACE_NAMES: readonly TraceName[] = ['clinic', 'sparse', 'weekly-batch'];
-
-/** mulberry32: small, fast, good enough to scatter arrivals. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const exponential = (random: () => number, mean: number): number => -Math.log(1 - random()) * mean;
 
