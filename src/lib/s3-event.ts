@@ -1,4 +1,5 @@
 import { InvalidEventError } from './errors.js';
+import { looseString, parseWith, z } from './schema.js';
 
 export const INBOX_PREFIX = 'inbox/';
 
@@ -36,41 +37,48 @@ export function decodeS3Key(encoded: string): string {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function requiredString(path: string): z.ZodMiniString {
+  const missing = `${path} is missing or not a string`;
+  return z.string({ error: missing }).check(z.minLength(1, missing));
 }
 
-function stringAt(record: Record<string, unknown>, path: readonly string[]): string | undefined {
-  let node: unknown = record;
-  for (const part of path) {
-    if (!isObject(node)) return undefined;
-    node = node[part];
-  }
-  return typeof node === 'string' ? node : undefined;
+function part<S extends z.core.$ZodLooseShape>(path: string, shape: S): z.ZodMiniObject<S> {
+  return z.object(shape, { error: `${path} is missing or not an object` });
 }
 
-function requireString(record: Record<string, unknown>, path: readonly string[]): string {
-  const value = stringAt(record, path);
-  if (value === undefined || value === '') throw new InvalidEventError(`${path.join('.')} is missing or not a string`);
-  return value;
-}
+/** One S3 ObjectCreated record as classify reads it; `versionId` is optional because unversioned buckets send none. */
+const S3RecordSchema = z.object(
+  {
+    eventSource: z.literal('aws:s3', { error: (issue) => `eventSource is "${String(issue.input)}", expected "aws:s3"` }),
+    eventName: requiredString('eventName').check(
+      z.startsWith('ObjectCreated:', { error: (issue) => `eventName "${String(issue.input)}" is not an ObjectCreated event` }),
+    ),
+    s3: part('s3', {
+      bucket: part('s3.bucket', { name: requiredString('s3.bucket.name') }),
+      object: part('s3.object', {
+        key: requiredString('s3.object.key'),
+        versionId: looseString(),
+        sequencer: requiredString('s3.object.sequencer'),
+      }),
+    }),
+    eventTime: requiredString('eventTime'),
+  },
+  { error: 'record is not an object' },
+);
+
+const NOT_S3 = 'event has no Records array; classify only accepts S3 notifications';
+const S3EventSchema = z.object({ Records: z.array(z.unknown(), { error: NOT_S3 }) }, { error: NOT_S3 });
 
 function parseRecord(record: unknown): InboxObjectEvent {
-  if (!isObject(record)) throw new InvalidEventError('record is not an object');
-  const source = stringAt(record, ['eventSource']);
-  if (source !== 'aws:s3') throw new InvalidEventError(`eventSource is "${String(source)}", expected "aws:s3"`);
-  const eventName = requireString(record, ['eventName']);
-  if (!eventName.startsWith('ObjectCreated:')) {
-    throw new InvalidEventError(`eventName "${eventName}" is not an ObjectCreated event`);
-  }
-  const versionId = stringAt(record, ['s3', 'object', 'versionId']);
+  const { s3, eventTime } = parseWith(S3RecordSchema, record, (message) => new InvalidEventError(message));
+  const { versionId } = s3.object;
   return {
-    bucket: requireString(record, ['s3', 'bucket', 'name']),
-    key: decodeS3Key(requireString(record, ['s3', 'object', 'key'])),
+    bucket: s3.bucket.name,
+    key: decodeS3Key(s3.object.key),
     // Unversioned buckets send no version id (or the string "null" in some tools); both mean "current".
     versionId: versionId && versionId !== 'null' ? versionId : undefined,
-    sequencer: normalizeSequencer(requireString(record, ['s3', 'object', 'sequencer'])),
-    eventTime: requireString(record, ['eventTime']),
+    sequencer: normalizeSequencer(s3.object.sequencer),
+    eventTime,
   };
 }
 
@@ -79,10 +87,8 @@ function parseRecord(record: unknown): InboxObjectEvent {
  * malformed record is reported without losing the others.
  */
 export function parseS3Event(event: unknown): RecordParse[] {
-  if (!isObject(event) || !Array.isArray(event.Records)) {
-    throw new InvalidEventError('event has no Records array; classify only accepts S3 notifications');
-  }
-  return event.Records.map((record: unknown): RecordParse => {
+  const { Records } = parseWith(S3EventSchema, event, (message) => new InvalidEventError(message));
+  return Records.map((record: unknown): RecordParse => {
     try {
       return { ok: true, object: parseRecord(record) };
     } catch (error) {

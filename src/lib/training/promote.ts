@@ -1,6 +1,8 @@
 import type { StartConfig } from '../config.js';
 import { InvalidEventError, NoModelToStartError } from '../errors.js';
-import { inferenceUnits, inputObject, isRecord, versionNameField } from './input.js';
+import { looseNumber, parseWith, z } from '../schema.js';
+import { inferenceUnits, parseInput, StartInputSchema } from './input.js';
+import { ProjectVersionSchema } from './project-version.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';
 
 export interface StartPlan {
@@ -17,9 +19,9 @@ export interface StartPlan {
  * the stage defaults).
  */
 export async function planStart(deps: { readonly registry: TrainingRegistry; readonly config: StartConfig }, raw: unknown): Promise<StartPlan> {
-  const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits']);
+  const input = parseInput(StartInputSchema, raw);
   const active = await deps.registry.active();
-  const versionName = versionNameField(input) ?? active?.versionName;
+  const versionName = input.versionName ?? active?.versionName;
   if (!versionName) throw new NoModelToStartError('no versionName was given and no model has been promoted yet');
   const last = active?.versionName === versionName ? active.inferenceUnits : undefined;
   const units = inferenceUnits(input, {
@@ -35,13 +37,6 @@ export async function planStart(deps: { readonly registry: TrainingRegistry; rea
   };
 }
 
-export interface PromoteRequest {
-  readonly versionName: string;
-  readonly executionArn: string;
-  /** The DescribeProjectVersions entry of the version, now RUNNING. */
-  readonly version: Record<string, unknown>;
-}
-
 export interface Promotion {
   readonly versionName: string;
   readonly projectVersionArn: string;
@@ -49,21 +44,29 @@ export interface Promotion {
   readonly previousVersionArn: string | null;
 }
 
+const PROMOTE_NEEDS = 'Promote needs versionName, executionArn and version';
+
+/** The Promote task's payload; `version` is the DescribeProjectVersions entry of the version, now RUNNING. */
+const PromoteRequestSchema = z.object(
+  {
+    versionName: z.string({ error: PROMOTE_NEEDS }),
+    executionArn: z.string({ error: PROMOTE_NEEDS }),
+    version: z.pipe(z.record(z.string(), z.unknown(), { error: PROMOTE_NEEDS }), ProjectVersionSchema),
+  },
+  { error: PROMOTE_NEEDS },
+);
+
+export type PromoteRequest = z.output<typeof PromoteRequestSchema>;
+
 export function parsePromoteRequest(event: unknown): PromoteRequest {
-  if (!isRecord(event) || typeof event.versionName !== 'string' || typeof event.executionArn !== 'string' || !isRecord(event.version)) {
-    throw new InvalidEventError('Promote needs versionName, executionArn and version');
-  }
-  return { versionName: event.versionName, executionArn: event.executionArn, version: event.version };
+  return parseWith(PromoteRequestSchema, event, (message) => new InvalidEventError(message));
 }
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function metricsOf(item: Record<string, unknown> | undefined): readonly LabelMetrics[] | undefined {
-  const value = item?.labelMetrics;
-  return Array.isArray(value) ? (value as LabelMetrics[]) : undefined;
-}
+/** The `labelMetrics` the evaluation wrote on the version item. */
+const VersionRecordSchema = z.object({
+  f1: looseNumber(),
+  labelMetrics: z.catch(z.optional(z.array(z.custom<LabelMetrics>())), undefined),
+});
 
 /**
  * Makes a running version the one classify uses: writes the `active` item (ARN, metrics, units, times) and marks
@@ -72,20 +75,21 @@ function metricsOf(item: Record<string, unknown> | undefined): readonly LabelMet
 export async function promoteVersion(deps: { readonly registry: TrainingRegistry; readonly clock?: () => number }, request: PromoteRequest): Promise<Promotion> {
   const { version, versionName } = request;
   const projectVersionArn = version.ProjectVersionArn;
-  if (typeof projectVersionArn !== 'string') throw new InvalidEventError('the version to promote has no ProjectVersionArn');
+  if (projectVersionArn === undefined) throw new InvalidEventError('the version to promote has no ProjectVersionArn');
   if (version.Status !== 'RUNNING') throw new InvalidEventError(`version ${versionName} is ${String(version.Status)}, not RUNNING`);
   const now = new Date((deps.clock ?? Date.now)()).toISOString();
-  const [previous, record] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
+  const [previous, item] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
+  const record = item ? VersionRecordSchema.parse(item) : undefined;
 
-  const f1 = num(record?.f1) ?? num(isRecord(version.EvaluationResult) ? version.EvaluationResult.F1Score : undefined);
+  const f1 = record?.f1 ?? version.EvaluationResult?.F1Score;
   await deps.registry.putActive({
     projectVersionArn,
     versionName,
     state: 'RUNNING',
     f1,
-    labelMetrics: metricsOf(record),
-    minInferenceUnits: num(version.MinInferenceUnits),
-    maxInferenceUnits: num(version.MaxInferenceUnits),
+    labelMetrics: record?.labelMetrics,
+    minInferenceUnits: version.MinInferenceUnits,
+    maxInferenceUnits: version.MaxInferenceUnits,
     startedAt: now,
     promotedAt: previous?.projectVersionArn === projectVersionArn ? previous.promotedAt ?? now : now,
     executionArn: request.executionArn,

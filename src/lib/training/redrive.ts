@@ -6,15 +6,14 @@ import { InvalidEventError } from '../errors.js';
 import { reportOutcome } from '../observability.js';
 import type { FailedReason } from '../outcomes.js';
 import type { InboxObjectEvent } from '../s3-event.js';
-import { isRecord } from './input.js';
+import { looseString, parseWith, shown, z } from '../schema.js';
 
 export const STATUS_INDEX = 'byStatus';
 
 /** FAILED rows whose cause a newly started model may have removed; other failures are the image's or IAM's. */
 export const REDRIVEN_FAILURES: readonly FailedReason[] = ['model-not-found', 'registry-invalid', 'retryable-error'];
 
-type Phase = 'PENDING' | 'FAILED';
-const PHASES: readonly Phase[] = ['PENDING', 'FAILED'];
+const PHASES = ['PENDING', 'FAILED'] as const;
 
 export interface RedriveDeps extends ClassifyDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -32,13 +31,6 @@ export interface RedriveTotals {
   readonly retryable: number;
 }
 
-/** One call of the loop; `cutoff`, `cursor` and `totals` are null on the first call. */
-export interface RedriveRequest {
-  readonly cutoff: string | null;
-  readonly cursor: string | null;
-  readonly totals: RedriveTotals | null;
-}
-
 export interface RedriveProgress {
   /** Rows written at or after this instant are not looked at again, so a row still PENDING cannot loop. */
   readonly cutoff: string;
@@ -47,50 +39,68 @@ export interface RedriveProgress {
   readonly totals: RedriveTotals;
 }
 
-interface Cursor {
-  readonly phase: Phase;
-  readonly key: Record<string, unknown> | undefined;
-}
-
 const ZERO: RedriveTotals = { examined: 0, answered: 0, stillPending: 0, failed: 0, rejected: 0, skipped: 0, retryable: 0 };
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
+const CursorSchema = z.object({ phase: z.enum(PHASES), key: z.optional(z.record(z.string(), z.unknown())) });
+type Cursor = z.output<typeof CursorSchema>;
+
 function decodeCursor(text: string): Cursor {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (isRecord(parsed) && PHASES.includes(parsed.phase as Phase) && (parsed.key === undefined || isRecord(parsed.key))) {
-      return { phase: parsed.phase as Phase, key: parsed.key };
-    }
+    const parsed = CursorSchema.safeParse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
   } catch {
     // Reported below.
   }
   throw new InvalidEventError(`redrive cursor "${text}" was not produced by redrive`);
 }
 
-function isTotals(value: unknown): value is RedriveTotals {
-  return isRecord(value) && Object.keys(ZERO).every((name) => typeof value[name] === 'number');
+const MALFORMED_TOTALS = 'redrive totals are malformed';
+const TotalsSchema = z.object(
+  Object.fromEntries(Object.keys(ZERO).map((name) => [name, z.number({ error: MALFORMED_TOTALS })])) as Record<keyof RedriveTotals, z.ZodMiniNumber>,
+  { error: MALFORMED_TOTALS },
+);
+
+/** One call of the loop; `cutoff`, `cursor` and `totals` are null on the first call. */
+const RedriveRequestSchema = z.pipe(
+  z.transform((event: unknown) => event ?? {}),
+  z.object(
+    {
+      cutoff: z.nullish(
+        z.string({ error: (issue) => `redrive cutoff must be a timestamp, got ${shown(issue.input)}` }).check(
+          z.refine((value) => !Number.isNaN(Date.parse(value)), { error: (issue) => `redrive cutoff must be a timestamp, got ${shown(issue.input)}` }),
+        ),
+      ),
+      cursor: z.nullish(z.string({ error: 'redrive cursor must be a string' })),
+      totals: z.nullish(TotalsSchema),
+    },
+    { error: 'Redrive expects an object payload' },
+  ),
+);
+
+export interface RedriveRequest {
+  readonly cutoff: string | null;
+  readonly cursor: string | null;
+  readonly totals: RedriveTotals | null;
 }
 
 export function parseRedriveRequest(event: unknown): RedriveRequest {
-  if (event === undefined || event === null) return { cutoff: null, cursor: null, totals: null };
-  if (!isRecord(event)) throw new InvalidEventError('Redrive expects an object payload');
-  const { cutoff, cursor, totals } = event;
-  if (cutoff !== undefined && cutoff !== null && (typeof cutoff !== 'string' || Number.isNaN(Date.parse(cutoff)))) {
-    throw new InvalidEventError(`redrive cutoff must be a timestamp, got ${JSON.stringify(cutoff)}`);
-  }
-  if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') throw new InvalidEventError('redrive cursor must be a string');
-  if (totals !== undefined && totals !== null && !isTotals(totals)) throw new InvalidEventError('redrive totals are malformed');
+  const { cutoff, cursor, totals } = parseWith(RedriveRequestSchema, event, (message) => new InvalidEventError(message));
   return { cutoff: cutoff ?? null, cursor: cursor ?? null, totals: totals ?? null };
 }
 
+/** The S3 event facts a row keeps, so a re-drive is a late delivery of that event. */
+const RowEventSchema = z.object({ imageKey: z.string(), bucket: z.string(), sequencer: z.string(), eventTime: z.string(), objectVersionId: looseString() });
+
 /** The S3 event a row came from, rebuilt so classify treats the re-drive as a late delivery of that event. */
 export function eventFromRow(row: Record<string, unknown>): InboxObjectEvent | undefined {
-  const { imageKey, bucket, sequencer, eventTime, objectVersionId } = row;
-  if (typeof imageKey !== 'string' || typeof bucket !== 'string' || typeof sequencer !== 'string' || typeof eventTime !== 'string') return undefined;
-  return { bucket, key: imageKey, sequencer, eventTime, versionId: typeof objectVersionId === 'string' ? objectVersionId : undefined };
+  const parsed = RowEventSchema.safeParse(row);
+  if (!parsed.success) return undefined;
+  const { imageKey, bucket, sequencer, eventTime, objectVersionId } = parsed.data;
+  return { bucket, key: imageKey, sequencer, eventTime, versionId: objectVersionId };
 }
 
 function count(totals: RedriveTotals, outcome: RecordOutcome): RedriveTotals {
@@ -151,7 +161,7 @@ export async function redrivePage(deps: RedriveDeps, request: RedriveRequest): P
     const row = await fullRow(deps, item);
     const event = row ? eventFromRow(row) : undefined;
     if (!event) {
-      deps.logger.warn('redrive: row without its S3 event facts', { key: typeof item.imageKey === 'string' ? item.imageKey : undefined });
+      deps.logger.warn('redrive: row without its S3 event facts', { key: looseString().parse(item.imageKey) });
       totals = { ...totals, examined: totals.examined + 1, skipped: totals.skipped + 1 };
       continue;
     }

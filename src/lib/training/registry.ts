@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TrainingInProgressError, VersionExistsError } from '../errors.js';
 import { ACTIVE_MODEL_ID } from '../model-registry.js';
+import { looseNumber, looseString, z } from '../schema.js';
 
 /*
  * Registry items besides `active` (which classify reads, see model-registry.ts):
@@ -78,15 +79,19 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-function stringField(item: Record<string, unknown> | undefined, name: string): string | undefined {
-  const value = item?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
+/** The lock item; a half-written one names no holder. */
+const LockItemSchema = z.object({ versionName: z.string().check(z.minLength(1)), executionArn: z.string().check(z.minLength(1)) });
 
-function numberField(item: Record<string, unknown> | undefined, name: string): number | undefined {
-  const value = item?.[name];
-  return typeof value === 'number' ? value : undefined;
-}
+/** The `active` item as the training side reads it; without an ARN there is no active model. */
+const ActiveItemSchema = z.object({
+  projectVersionArn: z.string().check(z.minLength(1)),
+  versionName: looseString(),
+  state: looseString(),
+  f1: looseNumber(),
+  promotedAt: looseString(),
+  minInferenceUnits: looseNumber(),
+  maxInferenceUnits: looseNumber(),
+});
 
 export class TrainingRegistry {
   constructor(
@@ -119,9 +124,8 @@ export class TrainingRegistry {
     const { Item } = await this.documents.send(
       new GetCommand({ TableName: this.table, Key: { id: TRAINING_LOCK_ID }, ConsistentRead: true }),
     );
-    const versionName = stringField(Item, 'versionName');
-    const executionArn = stringField(Item, 'executionArn');
-    return versionName && executionArn ? { versionName, executionArn } : undefined;
+    const lock = LockItemSchema.safeParse(Item);
+    return lock.success ? lock.data : undefined;
   }
 
   /** Releases the lock if this execution holds it; returns whether it did. */
@@ -203,18 +207,10 @@ export class TrainingRegistry {
     const { Item } = await this.documents.send(
       new GetCommand({ TableName: this.table, Key: { id: ACTIVE_MODEL_ID }, ConsistentRead: true }),
     );
-    const projectVersionArn = stringField(Item, 'projectVersionArn');
-    if (!projectVersionArn) return undefined;
-    const min = numberField(Item, 'minInferenceUnits');
-    const max = numberField(Item, 'maxInferenceUnits');
-    return {
-      projectVersionArn,
-      versionName: stringField(Item, 'versionName'),
-      state: stringField(Item, 'state'),
-      f1: numberField(Item, 'f1'),
-      promotedAt: stringField(Item, 'promotedAt'),
-      inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined,
-    };
+    const parsed = ActiveItemSchema.safeParse(Item);
+    if (!parsed.success) return undefined;
+    const { projectVersionArn, versionName, state, f1, promotedAt, minInferenceUnits: min, maxInferenceUnits: max } = parsed.data;
+    return { projectVersionArn, versionName, state, f1, promotedAt, inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined };
   }
 
   async putActive(record: ActiveRecord): Promise<void> {
