@@ -27,6 +27,7 @@ import type { Predictor } from '../src/local/rekognition/index.js';
 import { LOCAL_CREDENTIALS } from '../src/local/s3.js';
 import { startLocalStack } from '../src/local/stack.js';
 import type { CfnTemplate } from '../src/local/template.js';
+import { ACTIVE_MODEL_ID } from '../src/lib/tables/registry.js';
 import { distribution, PROJECT_DIR, pool } from './common.js';
 import type { Distribution } from './common.js';
 
@@ -165,7 +166,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     while ((await statusOf()) === 'TRAINING_IN_PROGRESS') await sleep(100);
     await rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn, MinInferenceUnits: 1 }));
     while ((await statusOf()) !== 'RUNNING') await sleep(20);
-    await documents.send(new PutCommand({ TableName: registryTable, Item: { id: 'active', projectVersionArn: ProjectVersionArn, versionName: 'bench', state: 'RUNNING' } }));
+    await documents.send(new PutCommand({ TableName: registryTable, Item: { id: ACTIVE_MODEL_ID, projectVersionArn: ProjectVersionArn, versionName: 'bench', state: 'RUNNING' } }));
     log(`  model trained on the sample and RUNNING (constant-time predictor) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const images = await imagesUnder(SAMPLE);

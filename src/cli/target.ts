@@ -8,7 +8,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseWith, z } from '../lib/schema.js';
+import * as z from 'zod/mini';
+import { parseWith } from '../lib/schema.js';
 import { ENDPOINTS_FILE } from '../local/endpoints-file.js';
 import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 

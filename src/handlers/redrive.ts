@@ -1,17 +1,14 @@
 import type { Context } from 'aws-lambda';
 import { classifyDependencies } from '../lib/classify-wiring.js';
-import { documentClient } from '../lib/clients.js';
 import { loadRedriveConfig } from '../lib/config.js';
 import { logger, metrics, publishMetrics } from '../lib/observability.js';
-import { parseRedriveRequest, redrivePage } from '../lib/training/redrive.js';
-import type { RedriveProgress } from '../lib/training/redrive.js';
+import { parseRedriveRequest, redrivePage } from '../lib/redrive.js';
+import type { RedriveProgress } from '../lib/redrive.js';
 
 const config = loadRedriveConfig();
 
 const deps = {
   ...classifyDependencies(config),
-  documents: documentClient,
-  resultsTable: config.resultsTable,
   pageSize: config.pageSize,
 };
 

@@ -9,15 +9,15 @@ import type { ModelRegistry } from './model-registry.js';
 import { reportOutcome } from './observability.js';
 import type { Telemetry } from './observability.js';
 import type { FailedReason, PendingReason, RejectReason } from './outcomes.js';
-import { isSettled } from './results.js';
-import type { LabelScore, ResultRow, ResultStore } from './results.js';
+import { isSettled } from './tables/results.js';
+import type { LabelScore, ResultRow, ResultsTable } from './tables/results.js';
 import { INBOX_PREFIX, parseS3Event } from './s3-event.js';
 import type { InboxObjectEvent } from './s3-event.js';
 
 export interface ClassifyDeps extends Telemetry {
   readonly s3: S3Client;
   readonly rekognition: RekognitionClient;
-  readonly results: ResultStore;
+  readonly results: ResultsTable;
   readonly registry: ModelRegistry;
   /** Top-label confidence (0–100) below which a result needs a human look. */
   readonly reviewThreshold: number;

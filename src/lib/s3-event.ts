@@ -1,5 +1,6 @@
 import { InvalidEventError } from './errors.js';
-import { looseString, parseWith, z } from './schema.js';
+import * as z from 'zod/mini';
+import { looseString, parseWith } from './schema.js';
 
 export const INBOX_PREFIX = 'inbox/';
 

@@ -5,7 +5,6 @@ import * as z from 'zod/mini';
  * cold start stay within their goals. Every schema names its field and the value in its own message, because
  * those messages are what an operator reads in a failed execution or a CLI error.
  */
-export { z };
 
 /** `got <value>` as the messages write it. */
 export function shown(value: unknown): string {

@@ -4,12 +4,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadRedriveConfig, loadStartConfig, loadTrainingConfig } from '../../src/lib/config.js';
 import { ModelRegistry } from '../../src/lib/model-registry.js';
-import { ResultStore } from '../../src/lib/results.js';
+import { ResultsTable } from '../../src/lib/tables/results.js';
+import type { ResultsIndex } from '../../src/lib/tables/results.js';
 import { evaluateVersion, parseEvaluateRequest } from '../../src/lib/training/evaluate.js';
 import { parseOutcomeRequest, recordOutcome } from '../../src/lib/training/outcome.js';
 import { parsePrepareRequest, prepareTraining } from '../../src/lib/training/prepare.js';
 import { parsePromoteRequest, planStart, promoteVersion } from '../../src/lib/training/promote.js';
-import { parseRedriveRequest, redrivePage, STATUS_INDEX } from '../../src/lib/training/redrive.js';
+import { parseRedriveRequest, redrivePage } from '../../src/lib/redrive.js';
 import { TrainingRegistry } from '../../src/lib/training/registry.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
@@ -65,7 +66,7 @@ export async function createTables(dynamo: LocalDynamo): Promise<Tables> {
     KeySchema: [{ AttributeName: 'imageKey', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       {
-        IndexName: STATUS_INDEX,
+        IndexName: 'byStatus' satisfies ResultsIndex,
         KeySchema: [
           { AttributeName: 'status', KeyType: 'HASH' },
           { AttributeName: 'processedAt', KeyType: 'RANGE' },
@@ -99,7 +100,7 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
   const redriveDeps = {
     s3,
     rekognition,
-    results: new ResultStore(dynamo.documents, tables.results),
+    results: new ResultsTable(dynamo.documents, tables.results),
     registry: new ModelRegistry(dynamo.documents, tables.registry, redriveConfig.registryCacheMs),
     reviewThreshold: redriveConfig.reviewThreshold,
     documents: dynamo.documents,

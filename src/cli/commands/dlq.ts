@@ -1,7 +1,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { looseNumber, looseString, z } from '../../lib/schema.js';
+import * as z from 'zod/mini';
+import { looseNumber, looseString } from '../../lib/schema.js';
 import { decodeS3Key } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, TargetUnavailableError } from '../errors.js';

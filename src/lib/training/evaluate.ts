@@ -1,7 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EvaluationError, InvalidEventError } from '../errors.js';
-import { isPlainObject, looseNumber, parseWith, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { isPlainObject, looseNumber, parseWith } from '../schema.js';
 import { ProjectVersionSchema } from './project-version.js';
 import type { GateSettings } from './prepare.js';
 import type { GateRecord, LabelMetrics, TrainingRegistry, VersionStatus } from './registry.js';

@@ -1,6 +1,7 @@
 import type { TrainingDefaults } from '../config.js';
 import { InvalidTrainingInputError } from '../errors.js';
-import { parseWith, shown, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { parseWith, shown } from '../schema.js';
 
 /** Rekognition allows [a-zA-Z0-9_.-] up to 255; shorter keeps `train-<name>` a valid execution name. */
 export const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

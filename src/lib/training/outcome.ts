@@ -1,5 +1,6 @@
 import { InvalidEventError } from '../errors.js';
-import { looseString, parseWith, shown, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { looseString, parseWith, shown } from '../schema.js';
 import type { TrainingRegistry, VersionStatus } from './registry.js';
 
 /** How a state machine run ended; each is recorded by RecordOutcome before the run's last state. */

@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { TrainingConfig } from '../config.js';
 import { InvalidEventError, VersionExistsError } from '../errors.js';
 import { checkTestingSet, checkTrainingSet, listDataset, MANIFEST_PREFIX, manifestLines, writeManifest } from './dataset.js';
-import { parseWith, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { parseWith } from '../schema.js';
 import { parseTrainingInput } from './input.js';
 import type { TrainingRegistry } from './registry.js';
 

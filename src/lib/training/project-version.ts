@@ -1,4 +1,5 @@
-import { looseNumber, looseString, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { looseNumber, looseString } from '../schema.js';
 
 /**
  * The fields we read of a DescribeProjectVersions entry, as a state machine hands it to a Lambda. Each is optional

@@ -1,6 +1,7 @@
 import type { StartConfig } from '../config.js';
 import { InvalidEventError, NoModelToStartError } from '../errors.js';
-import { looseNumber, parseWith, z } from '../schema.js';
+import * as z from 'zod/mini';
+import { looseNumber, parseWith } from '../schema.js';
 import { inferenceUnits, parseInput, StartInputSchema } from './input.js';
 import { ProjectVersionSchema } from './project-version.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';

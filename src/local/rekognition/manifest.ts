@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from '../../lib/schema.js';
+import * as z from 'zod/mini';
 
 /*
  * SageMaker Ground Truth image-classification manifests (JSON Lines), as Custom Labels reads them:

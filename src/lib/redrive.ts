@@ -1,14 +1,11 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { classifyObject } from '../classify.js';
-import type { ClassifyDeps, RecordOutcome } from '../classify.js';
-import { InvalidEventError } from '../errors.js';
-import { reportOutcome } from '../observability.js';
-import type { FailedReason } from '../outcomes.js';
-import type { InboxObjectEvent } from '../s3-event.js';
-import { looseString, parseWith, shown, z } from '../schema.js';
-
-export const STATUS_INDEX = 'byStatus';
+import { classifyObject } from './classify.js';
+import type { ClassifyDeps, RecordOutcome } from './classify.js';
+import { InvalidEventError } from './errors.js';
+import { reportOutcome } from './observability.js';
+import type { FailedReason } from './outcomes.js';
+import type { InboxObjectEvent } from './s3-event.js';
+import * as z from 'zod/mini';
+import { looseString, parseWith, shown } from './schema.js';
 
 /** FAILED rows whose cause a newly started model may have removed; other failures are the image's or IAM's. */
 export const REDRIVEN_FAILURES: readonly FailedReason[] = ['model-not-found', 'registry-invalid', 'retryable-error'];
@@ -16,8 +13,6 @@ export const REDRIVEN_FAILURES: readonly FailedReason[] = ['model-not-found', 'r
 const PHASES = ['PENDING', 'FAILED'] as const;
 
 export interface RedriveDeps extends ClassifyDeps {
-  readonly documents: DynamoDBDocumentClient;
-  readonly resultsTable: string;
   readonly pageSize: number;
 }
 
@@ -125,8 +120,8 @@ function count(totals: RedriveTotals, outcome: RecordOutcome): RedriveTotals {
 async function fullRow(deps: RedriveDeps, item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
   if (eventFromRow(item)) return item;
   // The index may project keys only; the table has the whole row.
-  const { Item } = await deps.documents.send(new GetCommand({ TableName: deps.resultsTable, Key: { imageKey: item.imageKey }, ConsistentRead: true }));
-  return Item;
+  const imageKey = looseString().parse(item.imageKey);
+  return imageKey === undefined ? undefined : deps.results.get(imageKey);
 }
 
 /**
@@ -139,25 +134,9 @@ export async function redrivePage(deps: RedriveDeps, request: RedriveRequest): P
   let totals = request.totals ?? ZERO;
   deps.registry.invalidate();
 
-  const failedFilter = cursor.phase === 'FAILED';
-  const page = await deps.documents.send(
-    new QueryCommand({
-      TableName: deps.resultsTable,
-      IndexName: STATUS_INDEX,
-      KeyConditionExpression: '#status = :status AND processedAt < :cutoff',
-      ...(failedFilter ? { FilterExpression: '#reason IN (:r0, :r1, :r2)' } : {}),
-      ExpressionAttributeNames: { '#status': 'status', ...(failedFilter ? { '#reason': 'reason' } : {}) },
-      ExpressionAttributeValues: {
-        ':status': cursor.phase,
-        ':cutoff': cutoff,
-        ...(failedFilter ? Object.fromEntries(REDRIVEN_FAILURES.map((reason, index) => [`:r${index}`, reason])) : {}),
-      },
-      ExclusiveStartKey: cursor.key,
-      Limit: deps.pageSize,
-    }),
-  );
+  const page = await deps.results.waitingPage(cursor.phase, cutoff, cursor.phase === 'FAILED' ? REDRIVEN_FAILURES : undefined, cursor.key, deps.pageSize);
 
-  for (const item of page.Items ?? []) {
+  for (const item of page.items) {
     const row = await fullRow(deps, item);
     const event = row ? eventFromRow(row) : undefined;
     if (!event) {
@@ -171,7 +150,7 @@ export async function redrivePage(deps: RedriveDeps, request: RedriveRequest): P
   }
 
   let next: Cursor | undefined;
-  if (page.LastEvaluatedKey) next = { phase: cursor.phase, key: page.LastEvaluatedKey };
+  if (page.lastKey) next = { phase: cursor.phase, key: page.lastKey };
   else if (cursor.phase === 'PENDING') next = { phase: 'FAILED', key: undefined };
   return { cutoff, cursor: next ? encodeCursor(next) : null, done: next === undefined, totals };
 }
