@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { RecordOutcome } from '../src/lib/classify.js';
+import type { ImageOutcome } from '../src/lib/image-outcome.js';
 import { constantPredictor } from '../src/local/rekognition/index.js';
 import type { Predictor } from '../src/local/rekognition/index.js';
 import { LOCAL_CREDENTIALS } from '../src/local/s3.js';
@@ -117,7 +117,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     onInvocation: (_id, result) => {
       const at = performance.now();
-      for (const outcome of result as RecordOutcome[]) {
+      for (const outcome of result as ImageOutcome[]) {
         if (outcome.kind !== 'written' && outcome.kind !== 'kept-newer') continue;
         const waiter = waiters.get(outcome.row.imageKey);
         if (waiter) {

@@ -1,4 +1,4 @@
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 import { ResultsTable } from '../lib/tables/results.js';
 import type { ResultItem, ResultQuery } from '../lib/tables/results.js';
 import { STATUSES } from './options.js';

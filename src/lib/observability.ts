@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RecordOutcome } from './classify.js';
+import type { ImageOutcome } from './image-outcome.js';
 
 /* One logger and one metrics buffer per container; service and namespace come from POWERTOOLS_* variables. */
 export const logger = new Logger();
@@ -30,7 +30,7 @@ function countBy(metrics: Metrics, name: string, dimension: string, value: strin
 /**
  * The one place an outcome becomes a log line and metrics. Logs name the object, never its bytes.
  */
-export function reportOutcome({ logger, metrics }: Telemetry, outcome: RecordOutcome): void {
+export function reportOutcome({ logger, metrics }: Telemetry, outcome: ImageOutcome): void {
   switch (outcome.kind) {
     case 'written':
     case 'kept-newer': {

@@ -1,8 +1,9 @@
 import { classifyObject } from './classify.js';
-import type { ClassifyDeps, RecordOutcome } from './classify.js';
+import type { ClassifyDeps } from './classify.js';
+import type { ImageOutcome } from './image-outcome.js';
 import { InvalidEventError } from './errors.js';
 import { reportOutcome } from './observability.js';
-import type { FailedReason } from './outcomes.js';
+import type { FailedReason } from './result-status.js';
 import type { InboxObjectEvent } from './s3-event.js';
 import * as z from 'zod/mini';
 import { looseString, parseWith, shown } from './schema.js';
@@ -98,7 +99,7 @@ export function eventFromRow(row: Record<string, unknown>): InboxObjectEvent | u
   return { bucket, key: imageKey, sequencer, eventTime, versionId: objectVersionId };
 }
 
-function count(totals: RedriveTotals, outcome: RecordOutcome): RedriveTotals {
+function count(totals: RedriveTotals, outcome: ImageOutcome): RedriveTotals {
   const next = { ...totals, examined: totals.examined + 1 };
   switch (outcome.kind) {
     case 'written':

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RecordOutcome } from '../lib/classify.js';
+import type { ImageOutcome } from '../lib/image-outcome.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
 import { ResultsTable } from '../lib/tables/results.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
@@ -80,7 +80,7 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-function formatOutcome(outcome: RecordOutcome): string | undefined {
+function formatOutcome(outcome: ImageOutcome): string | undefined {
   if (outcome.kind !== 'written' && outcome.kind !== 'kept-newer') return undefined;
   const { row } = outcome;
   const verdict = row.label ? `${row.label} ${row.confidence?.toFixed(1) ?? '?'}%` : (row.reason ?? '');
@@ -158,7 +158,7 @@ async function main(): Promise<number> {
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
     ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
     onInvocation: (_function, result) => {
-      for (const outcome of Array.isArray(result) ? (result as RecordOutcome[]) : []) {
+      for (const outcome of Array.isArray(result) ? (result as ImageOutcome[]) : []) {
         const line = formatOutcome(outcome);
         if (line) console.log(line);
       }

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RecordOutcome } from '../../src/lib/classify.js';
+import type { ImageOutcome } from '../../src/lib/image-outcome.js';
 import { rekognitionClient } from '../../src/lib/clients.js';
 import { Hold } from '../fixtures/hold.js';
 import { outcomeKey } from './support/events.js';
@@ -189,7 +189,7 @@ describe('faults', () => {
       for (const event of tap.held) tap.deliver(event);
       await harness.stack.idle();
       const outcomes = harness.outcomes.slice(from);
-      const byKey = (a: RecordOutcome, b: RecordOutcome): number => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? '');
+      const byKey = (a: ImageOutcome, b: ImageOutcome): number => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? '');
       expect([...outcomes].sort(byKey)).toEqual(keys.map((key) => ({ kind: 'skipped', key, why: 'deleted' })));
       const rows = await Promise.all(keys.map((key) => harness.row(key)));
       expect(rows.filter(Boolean)).toEqual([]);

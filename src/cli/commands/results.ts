@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { ResultStatus } from '../../lib/outcomes.js';
+import type { ResultStatus } from '../../lib/result-status.js';
 import { INBOX_PREFIX } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError, UsageError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BatchGetCommandOutput, DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { FailedReason, PendingReason, RejectReason, ResultStatus } from '../outcomes.js';
+import type { FailedReason, PendingReason, RejectReason, ResultStatus } from '../result-status.js';
 
 /*
  * The results table: one row per image key (`imageKey`), and two sparse indexes sorted on `processedAt`:

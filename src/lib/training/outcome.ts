@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { looseString, parseWith, shown } from '../schema.js';
 import type { TrainingRegistry, VersionStatus } from './registry.js';
 
-/** How a state machine run ended; each is recorded by RecordOutcome before the run's last state. */
+/** How a state machine run ended; each is recorded by ImageOutcome before the run's last state. */
 const OUTCOMES = ['FAILED', 'REJECTED', 'TRAINED', 'DEPLOYED', 'START_FAILED', 'STOPPED', 'STOP_FAILED'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 const TRAINING_OUTCOMES: Readonly<Partial<Record<Outcome, VersionStatus>>> = {
@@ -60,15 +60,15 @@ const StoppedListSchema = z.catch(
 
 const OutcomeRequestSchema = z.object(
   {
-    outcome: z.enum(OUTCOMES, { error: (issue) => `RecordOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${shown(issue.input)}` }),
-    executionArn: z.string({ error: 'RecordOutcome needs executionArn' }).check(z.minLength(1, 'RecordOutcome needs executionArn')),
+    outcome: z.enum(OUTCOMES, { error: (issue) => `ImageOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${shown(issue.input)}` }),
+    executionArn: z.string({ error: 'ImageOutcome needs executionArn' }).check(z.minLength(1, 'ImageOutcome needs executionArn')),
     /** Absent for training runs that failed before a plan existed: the lock item names the version then. */
     versionName: looseString(),
     /** The `{ Error, Cause }` a Catch produced, or one a state built. */
     error: z.catch(z.optional(z.object({ Error: looseString(), Cause: looseString() })), undefined),
     stopped: StoppedListSchema,
   },
-  { error: 'RecordOutcome expects an object payload' },
+  { error: 'ImageOutcome expects an object payload' },
 );
 
 export interface OutcomeRequest {
