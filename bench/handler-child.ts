@@ -16,9 +16,11 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { classifyS3Event } from '../src/lib/classify.js';
 import type { ClassifyDeps } from '../src/lib/classify.js';
 import { ModelRegistry } from '../src/lib/model-registry.js';
-import { logger, metrics } from '../src/lib/observability.js';
+import { deployedRuntime } from '../src/lib/composition.js';
 import { ResultsTable } from '../src/lib/tables/results.js';
 import { distribution, PROJECT_DIR } from './common.js';
+
+const { logger, metrics } = deployedRuntime();
 
 const MODE = process.env.BENCH_MODE === 'sdk' ? 'sdk' : 'stub';
 /** Emulates a proposed change to src/lib/observability.ts: one single-metric emitter reused, not one per outcome. */

@@ -1,23 +1,6 @@
-import type { Context } from 'aws-lambda';
-import { documentClient } from '../lib/clients.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadRegistryConfig } from '../lib/config.js';
-import { logger } from '../lib/observability.js';
-import { parseOutcomeRequest, recordOutcome } from '../lib/training/outcome.js';
-import type { OutcomeRecord } from '../lib/training/outcome.js';
-import { TrainingRegistry } from '../lib/training/registry.js';
-
-const config = loadRegistryConfig();
-
-const deps = { registry: new TrainingRegistry(documentClient, config.registryTable) };
+import { recordOutcomeFunction } from '../lib/functions/training.js';
 
 /** Every state machine's last Task: record how the run ended in the registry and release the training lock. */
-export const handler = async (event: unknown, context: Context): Promise<OutcomeRecord> => {
-  logger.addContext(context);
-  const record = await recordOutcome(deps, parseOutcomeRequest(event));
-  // A stop run reports every version of the project (hundreds, after months of daily retraining): log the ones it stopped.
-  const { stopped, ...summary } = record;
-  const details = { ...summary, versionsSeen: stopped.length, versionsStopped: stopped.filter((version) => version.action === 'stopped').map((version) => version.versionName) };
-  if (record.error) logger.warn('run ended without success', details);
-  else logger.info('run ended', details);
-  return record;
-};
+export const handler = recordOutcomeFunction(deployedRuntime(), loadRegistryConfig());

@@ -1,9 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RegistryError } from './errors.js';
-import * as z from 'zod/mini';
-import { looseString, parseWith, shown } from './schema.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from './tables/registry.js';
-
 
 const VERSION_ARN = /^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project\/[^/]+\/version\/[^/]+\/\d+$/;
 
@@ -16,19 +13,21 @@ export interface ActiveModel {
 
 export type ModelLookup = { readonly kind: 'none' } | { readonly kind: 'model'; readonly model: ActiveModel };
 
-/** The `active` item as classify reads it; a malformed item fails the image as registry-invalid, not the event. */
-const invalidArn = (issue: { input?: unknown }): string => `registry item "${ACTIVE_MODEL_ID}" has no valid projectVersionArn (got ${shown(issue.input)})`;
-const ActiveItemSchema = z.object({
-  projectVersionArn: z.string({ error: invalidArn }).check(z.regex(VERSION_ARN, { error: invalidArn })),
-  state: z.optional(
-    z.enum(['RUNNING', 'STOPPED'], { error: (issue) => `registry item "${ACTIVE_MODEL_ID}" has state ${shown(issue.input)}; expected RUNNING or STOPPED` }),
-  ),
-  versionName: looseString(),
-});
-
+/** The `active` item as classify reads it (hand-written: see s3-event.ts for why classify's path has no zod). */
 function parseActiveItem(item: Record<string, unknown>): ActiveModel {
-  const active = parseWith(ActiveItemSchema, item, (message) => new RegistryError(message));
-  return { projectVersionArn: active.projectVersionArn, versionName: active.versionName, running: active.state !== 'STOPPED' };
+  const arn = item.projectVersionArn;
+  if (typeof arn !== 'string' || !VERSION_ARN.test(arn)) {
+    throw new RegistryError(`registry item "${ACTIVE_MODEL_ID}" has no valid projectVersionArn (got ${JSON.stringify(arn)})`);
+  }
+  const state = item.state;
+  if (state !== undefined && state !== 'RUNNING' && state !== 'STOPPED') {
+    throw new RegistryError(`registry item "${ACTIVE_MODEL_ID}" has state ${JSON.stringify(state)}; expected RUNNING or STOPPED`);
+  }
+  return {
+    projectVersionArn: arn,
+    versionName: typeof item.versionName === 'string' ? item.versionName : undefined,
+    running: state !== 'STOPPED',
+  };
 }
 
 /**

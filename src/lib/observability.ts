@@ -1,10 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ImageOutcome } from './image-outcome.js';
-
-/* One logger and one metrics buffer per container; service and namespace come from POWERTOOLS_* variables. */
-export const logger = new Logger();
-export const metrics = new Metrics();
 
 export interface Telemetry {
   readonly logger: Logger;
