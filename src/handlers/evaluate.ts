@@ -1,6 +1,14 @@
+import type { Context } from 'aws-lambda';
 import { deployedRuntime } from '../lib/composition.js';
 import { loadRegistryConfig } from '../lib/config.js';
 import { evaluateFunction } from '../lib/functions/training.js';
+import type { Evaluation } from '../lib/training/evaluate.js';
 
 /** Train-and-deploy: read the evaluation summary, apply the gate, record metrics and decision. */
-export const handler = evaluateFunction(deployedRuntime(), loadRegistryConfig());
+const entry = evaluateFunction(deployedRuntime(), loadRegistryConfig());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
+export const handler = async (event: unknown, context: Context): Promise<Evaluation> => {
+  const result = await entry(event, context);
+  return result;
+};

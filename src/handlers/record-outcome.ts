@@ -1,6 +1,14 @@
+import type { Context } from 'aws-lambda';
 import { deployedRuntime } from '../lib/composition.js';
 import { loadRegistryConfig } from '../lib/config.js';
 import { recordOutcomeFunction } from '../lib/functions/training.js';
+import type { OutcomeRecord } from '../lib/training/outcome.js';
 
 /** Every state machine's last Task: record how the run ended in the registry and release the training lock. */
-export const handler = recordOutcomeFunction(deployedRuntime(), loadRegistryConfig());
+const entry = recordOutcomeFunction(deployedRuntime(), loadRegistryConfig());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
+export const handler = async (event: unknown, context: Context): Promise<OutcomeRecord> => {
+  const result = await entry(event, context);
+  return result;
+};

@@ -1,6 +1,14 @@
+import type { Context } from 'aws-lambda';
 import { deployedRuntime } from '../lib/composition.js';
 import { loadRedriveConfig } from '../lib/config.js';
 import { redriveFunction } from '../lib/functions/redrive.js';
+import type { RedriveProgress } from '../lib/redrive.js';
 
 /** Start path, after promotion: classify one page of images that waited for a model. */
-export const handler = redriveFunction(deployedRuntime(), loadRedriveConfig());
+const entry = redriveFunction(deployedRuntime(), loadRedriveConfig());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
+export const handler = async (event: unknown, context: Context): Promise<RedriveProgress> => {
+  const result = await entry(event, context);
+  return result;
+};
