@@ -235,13 +235,13 @@ export interface PackagedVariant {
 }
 
 /**
- * Packages a copy of the project (serverless.yml, sources, state machines; node_modules linked) with one edit to
- * serverless.yml, so an option's effect on the real artifact is measured without touching the working tree.
+ * Packages a copy of the project (serverless.yml, resources/, sources, state machines; node_modules linked) with one
+ * edit to serverless.yml, so an option's effect on the real artifact is measured without touching the working tree.
  */
 async function packageVariant(work: string, name: string, change: string, edit: (yml: string) => string): Promise<PackagedVariant> {
   const copy = join(work, `project-${name}`);
   await mkdir(copy, { recursive: true });
-  for (const entry of ['package.json', 'tsconfig.json', 'src', 'statemachines']) await cp(join(PROJECT_DIR, entry), join(copy, entry), { recursive: true });
+  for (const entry of ['package.json', 'tsconfig.json', 'src', 'statemachines', 'resources']) await cp(join(PROJECT_DIR, entry), join(copy, entry), { recursive: true });
   await symlink(join(PROJECT_DIR, 'node_modules'), join(copy, 'node_modules'));
   const yml = await readFile(join(PROJECT_DIR, 'serverless.yml'), 'utf8');
   const edited = edit(yml);
@@ -403,7 +403,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
       },
       {
         option: 'keep the map in the zip, drop --enable-source-maps at run time',
-        change: 'remove NODE_OPTIONS: --enable-source-maps from classify\'s environment (stack traces then point into the minified bundle)',
+        change: 'remove NODE_OPTIONS: --enable-source-maps from provider.environment (stack traces then point into the minified bundle)',
         zipBytes: zip,
         zipDeltaBytes: 0,
         initMs: timing('classify', false),

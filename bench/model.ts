@@ -2,7 +2,7 @@
  * Model quality and speed on the real data (needs /work/shared/data/chest-xray or DATA_DIR; not part of CI).
  *   npx tsx bench/model.ts [--hidden 0] [--epochs 30] [--split-seed 1]     the model alone, patient-disjoint split
  *   npx tsx bench/model.ts --via-emulator [--limit N]                     the whole path through the emulator
- * --via-emulator: s3rver + the emulator on free ports, every image uploaded with a Ground Truth manifest,
+ * --via-emulator: the local S3 + the emulator on free ports, every image uploaded with a Ground Truth manifest,
  * CreateProjectVersion (TestingData AutoCreate) timed to TRAINING_COMPLETED, the longest DescribeProjectVersions
  * answer during training (responsiveness), then DetectCustomLabels latency (Bytes and S3Object, real SDK).
  * Held-out split: 20 % of PATIENTS (not images) per class, so no patient's other images leak into training.
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import * as rk from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { LOCAL_CREDENTIALS, startLocalS3 } from '../src/local/s3.js';
 import { startRekognitionEmulator } from '../src/local/rekognition/index.js';
 import { decodeToPixels, extractFeatures, FEATURE_LENGTH } from '../src/local/rekognition/features.js';
 import { calibrateShift, DEFAULT_TRAIN_OPTIONS, logitsOf, rocAuc, seededRandom, trainModel } from '../src/local/rekognition/model.js';
@@ -239,9 +239,8 @@ export async function runModelBench(options: ModelBenchOptions): Promise<ModelBe
 
 async function viaEmulator(values: ReturnType<typeof cliValues>): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'pneumo-bench-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: join(root, 's3'), silent: true, configureBuckets: [{ name: 'bench' }] });
-  const address = await s3rver.run();
-  const s3 = new S3Client({ endpoint: `http://127.0.0.1:${address.port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const localS3 = await startLocalS3({ port: 0, directory: join(root, 's3'), buckets: ['bench'], onObjectCreated: () => undefined });
+  const s3 = new S3Client({ endpoint: localS3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
   const emulator = await startRekognitionEmulator({ s3, dataDir: join(root, 'rekognition'), startingDelayMs: 100 });
   const client = new rk.RekognitionClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   try {
@@ -257,7 +256,7 @@ async function viaEmulator(values: ReturnType<typeof cliValues>): Promise<void> 
     });
     const manifest = keys.map(({ key, name }) => JSON.stringify({ 'source-ref': `s3://bench/${key}`, 'xray-class': LABELS.indexOf(name), 'xray-class-metadata': { 'class-name': name, type: 'groundtruth/image-classification', confidence: 1 } }));
     await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'train.manifest', Body: manifest.join('\n') }));
-    console.log(`uploaded ${files.length} images to s3rver in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`uploaded ${files.length} images to the local S3 in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const { ProjectArn } = await client.send(new rk.CreateProjectCommand({ ProjectName: 'bench' }));
     t = performance.now();
@@ -340,7 +339,7 @@ async function viaEmulator(values: ReturnType<typeof cliValues>): Promise<void> 
     client.destroy();
     await emulator.close();
     s3.destroy();
-    await s3rver.close();
+    await localS3.stop();
     rmSync(root, { recursive: true, force: true });
   }
 }

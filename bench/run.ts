@@ -1,6 +1,7 @@
 /*
  * npm run bench  (= npx tsx bench/run.ts)   [--only pipeline|handler|coldstart|model|cost] [--quick]
  *                                           [--price-per-unit-hour 4] [--data DIR] [--runs 21]
+ *                                           [--start-latency-minutes 10]
  * Each part writes bench/results/<part>.json (machine, node, date, figures) and the run ends with a summary table.
  * Not part of `npm test`: parts take seconds to minutes and their figures depend on the machine.
  */
@@ -13,8 +14,10 @@ import type { CfnTemplate } from '../src/local/template.js';
 import { fixed, printSummary, PROJECT_DIR, writeResult } from './common.js';
 import type { SummaryLine } from './common.js';
 import { estimateMonthlyCost, scheduleFromTemplate } from '../src/lib/cost.js';
+import { loadServingPolicy } from '../src/lib/serving/config.js';
+import { costSummary, runCostSimulation, servingFromTemplate } from './cost.js';
 
-const PARTS = ['pipeline', 'handler', 'coldstart', 'model', 'cost'] as const;
+const PARTS = ['pipeline', 'handler', 'coldstart', 'model', 'cli-training', 'cost'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `npx tsx bench/run.ts [--only ${PARTS.join('|')}] [--quick] [--price-per-unit-hour USD] [--data DIR] [--runs N]
@@ -22,8 +25,9 @@ const USAGE = `npx tsx bench/run.ts [--only ${PARTS.join('|')}] [--quick] [--pri
   --only P               run one part (repeatable: --only pipeline --only cost)
   --quick                a smoke run: fewer images, records and runs, a subset of the model data
   --price-per-unit-hour  Rekognition Custom Labels inference price (default 4 USD)
-  --data DIR             chest-xray training split for the model part (default /work/shared/data/chest-xray/train or DATA_DIR)
-  --runs N               fresh-process imports per bundle in the cold-start part (default 31, quick 5)`;
+  --data DIR             chest-xray training split for the model and cli-training parts (default /work/shared/data/chest-xray/train or DATA_DIR)
+  --runs N               fresh-process imports per bundle in the cold-start part (default 31, quick 5)
+  --start-latency-minutes  how long Rekognition takes to start a model, in the cost simulation (default 10)`;
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     'price-per-unit-hour': { type: 'string', default: '4' },
     data: { type: 'string', default: process.env.DATA_DIR ?? '/work/shared/data/chest-xray/train' },
     runs: { type: 'string' },
+    'start-latency-minutes': { type: 'string', default: '10' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -107,17 +112,32 @@ async function runPart(part: Part, context: PartContext): Promise<SummaryLine[]>
     case 'cost': {
       const schedule = scheduleFromTemplate(template());
       const estimate = estimateMonthlyCost(schedule, { pricePerUnitHour: context.price });
-      await writeResult('cost', { source: 'packaged template, stage ci (stage parameters of serverless.yml)', ...estimate });
+      const startLatencyMinutes = Number(values['start-latency-minutes']);
+      if (!(startLatencyMinutes >= 0)) throw new Error('--start-latency-minutes must be a number ≥ 0');
+      const serving = servingFromTemplate(template(), loadServingPolicy);
+      const simulation = runCostSimulation({ schedule, ...serving, pricePerUnitHour: context.price, startLatencyMinutes, weeks: quick ? 1 : 4 });
+      await writeResult('cost', { quick, source: 'packaged template, stage ci (stage parameters of serverless.yml)', ...estimate, simulation });
       for (const row of estimate.rows) log(`  ${row.scenario.padEnd(30)} ${fixed(row.hoursPerMonth).padStart(6)} h/month  $${row.monthlyCostMin.toFixed(0)}${row.monthlyCostMax !== row.monthlyCostMin ? `–${row.monthlyCostMax.toFixed(0)}` : ''}/month   ${row.description}`);
       for (const note of estimate.notes) log(`  note: ${note}`);
       const [always, window] = estimate.rows;
+      const simulated = costSummary(simulation, log);
       return [
+        ...simulated,
         { part, figure: `always-on, ${schedule.minInferenceUnits} IU at $${context.price}/IU-h`, value: `$${always?.monthlyCostMin.toFixed(0)}/month (${always?.hoursPerMonth} h)` },
         {
           part,
           figure: window?.scenario === 'scheduled-window' ? 'scheduled window' : 'window if started by hand (start schedule off)',
           value: `$${window?.monthlyCostMin.toFixed(0)}/month (${window?.hoursPerMonth} h, ${Math.round(estimate.windowFraction * 100)} % of always-on)`,
         },
+      ];
+    }
+    case 'cli-training': {
+      const { runCliTrainingBench } = await import('./cli-training.js');
+      const result = await runCliTrainingBench({ data: values.data, log });
+      await writeResult('cli-training', result);
+      return [
+        { part, figure: `pneumo dataset upload (${result.images} images, local S3)`, value: `${result.uploadSeconds} s, ${result.uploadPerSecond} images/s` },
+        { part, figure: 'pneumo retrain --wait (PrepareDataset … promote)', value: `${result.status} in ${result.retrainSeconds} s, F1 ${result.f1?.toFixed(3) ?? 'n/a'}` },
       ];
     }
     case 'pipeline': {

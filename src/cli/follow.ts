@@ -15,11 +15,31 @@ export interface ExecutionEnd {
   readonly states: readonly string[];
 }
 
-/** The state the execution is in now: the newest StateEntered event of its history. */
-async function currentState(ctx: CommandContext, executionArn: string): Promise<string | undefined> {
+/**
+ * The state the execution is in now: the newest StateEntered event of its history. While that state is a Task
+ * running another state machine (`startExecution.sync`), the state of that execution too: `StartModel › Promote`.
+ */
+export async function currentState(ctx: CommandContext, executionArn: string, depth = 0): Promise<string | undefined> {
   // Newest first and only a page: a training polls for hours, and its full history is thousands of events.
   const { events = [] } = await ctx.target.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
-  return events.find((event) => event.stateEnteredEventDetails?.name !== undefined)?.stateEnteredEventDetails?.name;
+  const entered = events.findIndex((event) => event.stateEnteredEventDetails?.name !== undefined);
+  const state = events[entered]?.stateEnteredEventDetails?.name;
+  if (state === undefined || depth > 2) return state;
+  // Newer than the state's entry, so the nested execution belongs to the state the execution is in.
+  const submitted = events.slice(0, entered).find((event) => event.taskSubmittedEventDetails?.resource?.startsWith('startExecution.sync') === true);
+  const nestedArn = nestedExecutionArn(submitted?.taskSubmittedEventDetails?.output);
+  const nested = nestedArn ? await currentState(ctx, nestedArn, depth + 1).catch(() => undefined) : undefined;
+  return nested ? `${state} › ${nested}` : state;
+}
+
+function nestedExecutionArn(output: string | undefined): string | undefined {
+  if (output === undefined) return undefined;
+  try {
+    const arn = (JSON.parse(output) as { ExecutionArn?: unknown }).ExecutionArn;
+    return typeof arn === 'string' ? arn : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseOutput(output: string | undefined): unknown {

@@ -21,6 +21,9 @@ import { retrain } from './commands/retrain.js';
 import { review } from './commands/review.js';
 import { submit } from './commands/submit.js';
 import { watch } from './commands/watch.js';
+import { watchEvents } from './commands/watch-events.js';
+import { health } from './commands/health.js';
+import { check } from './commands/check.js';
 
 export interface ProgramDeps {
   readonly io: Io;
@@ -134,8 +137,9 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--since <time>', 'start from this time instead of now', pointInTime(deps.now))
     .option('--poll <duration>', 'pause between checks (default 5s on AWS, 0.5s locally)', interval)
     .option('--count <n>', 'stop after this many results', integerIn(1, 1_000_000))
+    .option('--events', 'follow the result and retrain events the stage\'s bus carries (local stack: its event file)')
     .addOption(formatOption())
-    .action((options: { label?: string; status?: ResultStatus; since?: string; poll?: number; count?: number; format: Format }, command: Command) =>
+    .action((options: { label?: string; status?: ResultStatus; since?: string; poll?: number; count?: number; events?: boolean; format: Format }, command: Command) =>
       run(command, async (ctx) => {
         const controller = new AbortController();
         const stop = (): void => {
@@ -143,6 +147,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
         };
         process.once('SIGINT', stop);
         try {
+          if (options.events) return await watchEvents(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
           return await watch(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
         } finally {
           process.removeListener('SIGINT', stop);
@@ -173,13 +178,30 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
       }),
     );
 
+  program
+    .command('health')
+    .description('alarms in ALARM, dead letters, the oldest PENDING image, the model, the last retrain, serving cost today (exit 1 while anything alarms)')
+    .option('--max-pending-minutes <n>', 'local stack: PENDING longer than this alarms (the stage default)', integerIn(1, 100_000), 60)
+    .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
+    .addOption(formatOption())
+    .action((options: { maxPendingMinutes: number; price: number; format: Format }, command: Command) => run(command, (ctx) => health(ctx, options)));
+
+  program
+    .command('check')
+    .description('after a deployment: a synthetic upload to its row, IAM per role, notifications, schedules, alarms, alarm subscribers (exit 1 on any failure; never trains or starts a model)')
+    .option('--timeout <duration>', 'how long to wait for the synthetic image\'s row', interval, 90_000)
+    .addOption(formatOption())
+    .action((options: { timeout: number; format: Format }, command: Command) => run(command, (ctx) => check(ctx, { format: options.format, timeoutMs: options.timeout })));
+
   const model = program.command('model').description('the active model and its versions; start and stop serving');
   model
     .command('status')
-    .description('the registry\'s active model, every version (status, F1, units, gate) and the serving window\'s estimated cost')
+    .description('the registry\'s active model, every version (status, F1, units, gate), why it started and stopped, and its cost: this serving window, and per month for each policy on the stage\'s recent traffic')
     .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
+    .option('--start-latency-minutes <n>', 'how long a model start takes, in the projection', nonNegativeNumber, 10)
+    .option('--days <n>', 'days of recent traffic the projection replays', nonNegativeNumber, 7)
     .addOption(formatOption())
-    .action((options: { price: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
+    .action((options: { price: number; startLatencyMinutes: number; days: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
   model
     .command('start')
     .description('run the start-model state machine: start a version (default: the promoted one), wait for RUNNING, promote it, stop the previous one')

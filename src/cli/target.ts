@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -10,14 +11,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { parseWith } from '../lib/schema.js';
+import { LOCAL_CREDENTIALS } from '../local/credentials.js';
 import { ENDPOINTS_FILE } from '../local/endpoints-file.js';
 import { describeError, TargetUnavailableError, UsageError } from './errors.js';
 
 export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `npm start` / `pneumo local up` keep the local stack's data and its endpoints file by default. */
 export const DEFAULT_LOCAL_DIR = join(PROJECT_DIR, '.pneumo-local');
-/** s3rver accepts only these; the other local servers accept anything. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export type StateMachineRole = 'trainAndDeploy' | 'startModel' | 'stopModel';
 
@@ -31,6 +31,13 @@ export interface TargetNames {
   readonly servingSchedule: unknown;
   /** The stage's review threshold (0–100) as the stack describes it; checked where it is used. */
   readonly reviewThreshold?: unknown;
+  /** Prefix of the stage's CloudWatch alarm names; the local stack has no CloudWatch. */
+  readonly alarmPrefix?: string | undefined;
+  /** The CloudFormation stack of a deployed stage. */
+  readonly stackName?: string | undefined;
+  /** The stage's event bus, and (local stack) the file its events are appended to. */
+  readonly eventBus?: string | undefined;
+  readonly eventsFile?: string | undefined;
 }
 
 export type DeadLetters = { readonly kind: 'sqs'; readonly queueUrl: string } | { readonly kind: 'file'; readonly path: string };
@@ -41,6 +48,7 @@ export interface TargetClients {
   readonly sfn: SFNClient;
   readonly rekognition: RekognitionClient;
   readonly sqs: SQSClient;
+  readonly cloudWatch: CloudWatchClient;
 }
 
 /** Everything a command needs to act on one deployment: names, clients, and how patient to be when polling. */
@@ -87,6 +95,8 @@ export function makeClients(config: {
     rekognition: new RekognitionClient({ region, ...local, ...(endpoints?.rekognition ? { endpoint: endpoints.rekognition } : {}) }),
     // Locally dead letters are a file; this client is never called there.
     sqs: new SQSClient({ region, ...local }),
+    // Likewise: the local stack has no CloudWatch; `pneumo health` derives its alarms there.
+    cloudWatch: new CloudWatchClient({ region, ...local }),
   };
 }
 
@@ -96,6 +106,7 @@ export function closeClients(clients: TargetClients): void {
   clients.sfn.destroy();
   clients.rekognition.destroy();
   clients.sqs.destroy();
+  clients.cloudWatch.destroy();
 }
 
 /* ------------------------------------------------------------------ local */
@@ -113,6 +124,8 @@ const EndpointsFileSchema = z.looseObject({
     projectName: z.optional(z.string()),
     servingSchedule: z.optional(z.unknown()),
     reviewThreshold: z.optional(z.unknown()),
+    eventBus: z.optional(z.string()),
+    eventsFile: z.optional(z.string()),
   }),
   deadLetterFile: z.optional(z.string()),
 });
@@ -178,6 +191,8 @@ export function localTarget(file: EndpointsFile, dataDir: string): Target {
       stateMachines,
       servingSchedule: file.names.servingSchedule,
       reviewThreshold: file.names.reviewThreshold,
+      eventBus: file.names.eventBus,
+      eventsFile: file.names.eventsFile,
     },
     clients,
     deadLetters: { kind: 'file', path: file.deadLetterFile ?? join(dataDir, 'dead-letters.jsonl') },
@@ -215,6 +230,9 @@ export function awsTargetFromOutputs(stage: string, region: string, outputs: Sta
       stateMachines,
       servingSchedule: outputs.ServingSchedule,
       reviewThreshold: outputs.ReviewThreshold,
+      alarmPrefix: `pneumo-${stage}-`,
+      stackName: `pneumo-${stage}`,
+      eventBus: outputs.EventBusName,
     },
     clients,
     deadLetters: queueUrl ? { kind: 'sqs', queueUrl } : undefined,

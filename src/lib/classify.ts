@@ -13,6 +13,7 @@ import { isSettled } from './tables/results.js';
 import type { LabelScore, ResultRow, ResultsTable } from './tables/results.js';
 import { INBOX_PREFIX, parseS3Event } from './s3-event.js';
 import type { InboxObjectEvent } from './s3-event.js';
+import type { ServingHook } from './serving/classify-hook.js';
 
 export interface ClassifyDeps extends Telemetry {
   readonly s3: S3Client;
@@ -22,6 +23,8 @@ export interface ClassifyDeps extends Telemetry {
   /** Top-label confidence (0–100) below which a result needs a human look. */
   readonly reviewThreshold: number;
   readonly clock?: () => number;
+  /** On-demand start and usage marks (src/lib/serving); absent, classify only stores rows. */
+  readonly serving?: ServingHook;
 }
 
 /** What classification decided for one image, before it becomes a row. */
@@ -125,7 +128,9 @@ function toRow(event: InboxObjectEvent, verdict: Verdict, facts: { object?: Obje
 }
 
 async function store(deps: ClassifyDeps, row: ResultRow): Promise<ImageOutcome> {
-  return (await deps.results.save(row)) ? { kind: 'written', row } : { kind: 'kept-newer', row };
+  if (!(await deps.results.save(row))) return { kind: 'kept-newer', row };
+  await deps.serving?.afterStore(row, (deps.clock ?? Date.now)());
+  return { kind: 'written', row };
 }
 
 /** Classifies one object; never throws for a per-image problem, only reports it. */

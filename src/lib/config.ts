@@ -122,13 +122,26 @@ export function loadRegistryConfig(env: Env = process.env): RegistryConfig {
   return { registryTable: required(env, 'REGISTRY_TABLE') };
 }
 
+export interface OutcomeConfig extends RegistryConfig {
+  /** The stage's event bus, where retrain outcomes become events. */
+  readonly eventBusName: string;
+  readonly retrainEventSource: string;
+}
+
+export function loadOutcomeConfig(env: Env = process.env): OutcomeConfig {
+  return { ...loadRegistryConfig(env), eventBusName: required(env, 'EVENT_BUS_NAME'), retrainEventSource: required(env, 'RETRAIN_EVENT_SOURCE') };
+}
+
 export interface StartConfig extends StartTimingConfig, RegistryConfig {
   readonly defaults: Pick<TrainingDefaults, 'minInferenceUnits' | 'maxInferenceUnits'>;
+  /** classify's reserved concurrency: a start's units must fit it (src/lib/serving/units.ts); unset, not checked. */
+  readonly classifyConcurrency?: number | undefined;
 }
 
 export function loadStartConfig(env: Env = process.env): StartConfig {
   const { minInferenceUnits, maxInferenceUnits } = loadTrainingDefaults(env);
-  return { registryTable: required(env, 'REGISTRY_TABLE'), defaults: { minInferenceUnits, maxInferenceUnits }, ...loadStartTiming(env) };
+  const concurrency = optional(env, 'CLASSIFY_CONCURRENCY') === undefined ? undefined : integerIn(env, 'CLASSIFY_CONCURRENCY', 1, 1, 1000);
+  return { registryTable: required(env, 'REGISTRY_TABLE'), defaults: { minInferenceUnits, maxInferenceUnits }, classifyConcurrency: concurrency, ...loadStartTiming(env) };
 }
 
 export interface RedriveConfig extends ClassifyConfig {
@@ -138,4 +151,21 @@ export interface RedriveConfig extends ClassifyConfig {
 
 export function loadRedriveConfig(env: Env = process.env): RedriveConfig {
   return { ...loadClassifyConfig(env), pageSize: integerIn(env, 'REDRIVE_PAGE_SIZE', 25, 1, 500) };
+}
+
+export interface GaugesConfig {
+  readonly resultsTable: string;
+  readonly projectName: string;
+}
+
+export function loadGaugesConfig(env: Env = process.env): GaugesConfig {
+  return { resultsTable: required(env, 'RESULTS_TABLE'), projectName: required(env, 'PROJECT_NAME') };
+}
+
+export interface ServingCheckConfig {
+  readonly resultsTable: string;
+}
+
+export function loadServingCheckConfig(env: Env = process.env): ServingCheckConfig {
+  return { resultsTable: required(env, 'RESULTS_TABLE') };
 }

@@ -21,6 +21,20 @@ export interface ServingSchedule {
   /** Units a started model gets (`minInferenceUnits`) and may scale to (`maxInferenceUnits`). */
   readonly minInferenceUnits: number;
   readonly maxInferenceUnits: number;
+  /** classify's reserved concurrency (the units must fit it); absent from stacks deployed before it was output. */
+  readonly classifyConcurrency?: number | undefined;
+  /** The stage's on-demand serving parameters; absent likewise. */
+  readonly serving?: ServingSettings | undefined;
+}
+
+/** The serving parameters of a stage as its `ServingSchedule` output states them (see src/lib/serving). */
+export interface ServingSettings {
+  readonly onDemandStart: boolean;
+  readonly idleStopMinutes: number;
+  /** The serving check's `rate(N minute[s])`. */
+  readonly checkRate: string;
+  readonly quietHours: string;
+  readonly dailyCapHours: number;
 }
 
 export interface CostOptions {
@@ -309,5 +323,27 @@ export function parseServingSchedule(value: unknown): ServingSchedule {
   };
   parseCron(schedule.stopExpression);
   parseCron(schedule.startExpression);
-  return schedule;
+  const concurrency = record.classifyConcurrency;
+  if (concurrency !== undefined && (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new Error("the serving schedule's classifyConcurrency is not a whole number ≥ 1");
+  }
+  return { ...schedule, classifyConcurrency: concurrency, serving: record.serving === undefined ? undefined : parseServingSettings(record.serving) };
+}
+
+function parseServingSettings(value: unknown): ServingSettings {
+  if (typeof value !== 'object' || value === null) throw new Error("the serving schedule's serving is not an object");
+  const record = value as Record<string, unknown>;
+  const number = (name: string): number => {
+    const field = record[name];
+    if (typeof field !== 'number' || !(field >= 0)) throw new Error(`the serving schedule's serving.${name} is not a number ≥ 0`);
+    return field;
+  };
+  const text = (name: string): string => {
+    const field = record[name];
+    if (typeof field !== 'string') throw new Error(`the serving schedule's serving.${name} is not text`);
+    return field;
+  };
+  if (typeof record.onDemandStart !== 'boolean') throw new Error("the serving schedule's serving.onDemandStart is not true or false");
+  if (!/^rate\(\d+ minutes?\)$/.test(text('checkRate'))) throw new Error("the serving schedule's serving.checkRate is not rate(N minute[s])");
+  return { onDemandStart: record.onDemandStart, idleStopMinutes: number('idleStopMinutes'), checkRate: text('checkRate'), quietHours: text('quietHours'), dailyCapHours: number('dailyCapHours') };
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ImageOutcome } from '../lib/image-outcome.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
@@ -22,9 +22,9 @@ const REGION = 'eu-west-1';
 const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
 const POSITIVE_LABEL = 'PNEUMONIA';
 
-const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--retrain]
+const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--events-port N] [--retrain] [--model-start-seconds N]
 
-Runs pneumo on this machine: S3 (s3rver), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
+Runs pneumo on this machine: S3 (our local S3), DynamoDB (dynalite), a Rekognition Custom Labels emulator, the
 production Lambda handlers and state machines. Trains on the bundled sample (once; later runs reuse the model),
 classifies the bundled inbox sample, prints a summary, then keeps running for your uploads until Ctrl-C.
 
@@ -32,7 +32,9 @@ classifies the bundled inbox sample, prints a summary, then keeps running for yo
   --verbose            show the handlers' JSON logs and EMF metrics
   --retrain            train a new model version even if one is active
   --data-dir DIR       where objects, tables and models are kept (default .pneumo-local)
-  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions; 0 = any free port)`;
+  --model-start-seconds N  how long the emulator takes to start a model (default 1.5; Rekognition takes minutes)
+  --*-port N           fixed ports (default 4569 S3, 4570 DynamoDB, 4571 Rekognition, 4572 Step Functions, 4573 EventBridge;
+                       0 = any free port)`;
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -46,7 +48,8 @@ interface Options {
   readonly retrain: boolean;
   readonly verbose: boolean;
   readonly dataDir: string;
-  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number };
+  readonly modelStartMs: number;
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly rekognition: number; readonly sfn: number; readonly events: number };
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -62,11 +65,16 @@ function parseOptions(argv: string[]): Options | undefined {
       'dynamodb-port': { type: 'string' },
       'rekognition-port': { type: 'string' },
       'sfn-port': { type: 'string' },
+      'events-port': { type: 'string' },
+      'model-start-seconds': { type: 'string', default: '1.5' },
     },
     strict: true,
   });
   if (values.help) return undefined;
+  const startSeconds = Number(values['model-start-seconds']);
+  if (!Number.isFinite(startSeconds) || startSeconds < 0 || startSeconds > 3600) throw new Error(`--model-start-seconds must be a number from 0 to 3600, got "${values['model-start-seconds']}"`);
   return {
+    modelStartMs: startSeconds * 1000,
     once: values.once,
     retrain: values.retrain,
     verbose: values.verbose,
@@ -76,6 +84,7 @@ function parseOptions(argv: string[]): Options | undefined {
       dynamodb: port(values['dynamodb-port'], 'dynamodb-port', 4570),
       rekognition: port(values['rekognition-port'], 'rekognition-port', 4571),
       sfn: port(values['sfn-port'], 'sfn-port', 4572),
+      events: port(values['events-port'], 'events-port', 4573),
     },
   };
 }
@@ -102,15 +111,30 @@ async function train(stack: LocalStack, s3: S3Client): Promise<boolean> {
   const started = Date.now();
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: `train-${versionName}`, input: JSON.stringify({ versionName }) }));
   console.log(`Training model version ${versionName}: ${String(executionArn)}`);
-  let shown = 0;
-  const showProgress = async (): Promise<void> => {
-    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
-    for (const event of events.slice(shown)) {
-      const state = event.stateEnteredEventDetails?.name;
-      if (state) console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${state}`);
+  // Each execution's last event shown; the executions its Tasks start (start-model) are followed too.
+  const followed = new Map<string, { readonly prefix: string; lastId: number }>([[executionArn ?? '', { prefix: '', lastId: 0 }]]);
+  let polling = Promise.resolve();
+  const poll = async (): Promise<void> => {
+    const entered: { readonly at: number; readonly line: string }[] = [];
+    for (const [arn, position] of followed) {
+      let state = '';
+      for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn: arn })) {
+        for (const event of page.events ?? []) {
+          state = event.stateEnteredEventDetails?.name ?? state;
+          if ((event.id ?? 0) <= position.lastId) continue;
+          position.lastId = event.id ?? position.lastId;
+          const at = event.timestamp?.getTime() ?? Date.now();
+          if (event.stateEnteredEventDetails?.name) entered.push({ at, line: `  ${((at - started) / 1000).toFixed(1).padStart(6)} s  ${position.prefix}${state}` });
+          const nested = event.taskSubmittedEventDetails?.resource?.startsWith('startExecution.sync') ? (JSON.parse(event.taskSubmittedEventDetails.output ?? '{}') as { ExecutionArn?: string }).ExecutionArn : undefined;
+          if (nested && !followed.has(nested)) followed.set(nested, { prefix: `${position.prefix}${state} › `, lastId: 0 });
+        }
+      }
     }
-    shown = events.length;
+    // Parent and nested execution interleaved as they ran.
+    for (const { line } of entered.sort((a, b) => a.at - b.at)) console.log(line);
   };
+  // One poll at a time, so that no event is shown twice.
+  const showProgress = (): Promise<void> => (polling = polling.then(poll));
   const progress = setInterval(() => void showProgress(), 500);
   try {
     await stack.idle();
@@ -132,12 +156,14 @@ function printNextSteps(stack: LocalStack): void {
   const results = stack.names.tables.ResultsTable ?? '';
   console.log(`
 Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}   Step Functions ${stack.endpoints.sfn}
+Events:     ${stack.names.eventsFile} (result and retrain events, as the stage's bus carries them: pneumo watch --events)
 Try (credentials S3RVER/S3RVER, any region works locally):
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
   aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
   aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb get-item --table-name ${results} --key '{"imageKey":{"S":"inbox/my-xray.jpeg"}}'
   aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name byStatus \\
-      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'`);
+      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'
+  aws --endpoint-url ${stack.endpoints.sfn} stepfunctions list-executions --state-machine-arn ${stack.names.stateMachines[TRAIN_AND_DEPLOY] ?? ''}`);
 }
 
 async function main(): Promise<number> {
@@ -152,9 +178,11 @@ async function main(): Promise<number> {
     projectDir: PROJECT_DIR,
     dataDir: options.dataDir,
     region: REGION,
-    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn },
-    rekognition: { port: options.ports.rekognition },
+    ports: { s3: options.ports.s3, dynamodb: options.ports.dynamodb, sfn: options.ports.sfn, events: options.ports.events },
+    rekognition: { port: options.ports.rekognition, startingDelayMs: options.modelStartMs },
     retryDelayMs: 1000,
+    // The serving check (idle stop after 30 s on the local stage, starts for waiting images), in place of the Scheduler.
+    rateSchedules: { intervalMs: 5000 },
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
     ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
     onInvocation: (_function, result) => {

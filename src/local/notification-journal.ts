@@ -35,7 +35,7 @@ function parseLine(text: string, file: string, lineNumber: number): Line {
 /**
  * Makes the local stack's S3 notifications as durable as on AWS, where S3 hands each event to Lambda's
  * asynchronous queue before the upload is acknowledged. Each notification is appended here (synchronously,
- * before s3rver answers the PUT) and marked settled once the function handled it or dead-lettered it; a stack
+ * before the local S3 answers the PUT) and marked settled once the function handled it or dead-lettered it; a stack
  * restarted on the same data folder re-delivers what a killed process left unsettled. A re-delivery of an
  * event the function did handle is a duplicate delivery, which classify recognises by its sequencer (S3 itself
  * delivers at least once).

@@ -1,6 +1,7 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { resourcesOfType, TemplateError } from './template.js';
 import type { CfnTemplate } from './template.js';
+import type { ObjectCreated } from './s3/objects.js';
 
 /** One LambdaConfiguration of a bucket's NotificationConfiguration, as the template deploys it. */
 export interface NotificationRule {
@@ -60,8 +61,8 @@ export function encodeNotificationKey(key: string): string {
 }
 
 /**
- * Increasing sequencers for one process: s3rver's are the upload's millisecond, so two uploads of one key in
- * the same millisecond would look like a duplicate delivery.
+ * Increasing sequencers for one process, from the clock: two uploads of one key in the same millisecond still
+ * get different ones, so neither looks like a duplicate delivery of the other.
  */
 export class SequencerClock {
   private last = 0n;
@@ -71,16 +72,6 @@ export class SequencerClock {
     this.last = candidate > this.last ? candidate : this.last + 1n;
     return this.last.toString(16).toUpperCase().padStart(18, '0');
   }
-}
-
-export interface ObjectCreated {
-  readonly bucket: string;
-  /** Decoded key, as stored. */
-  readonly key: string;
-  readonly eventName: string;
-  readonly size: number;
-  readonly eTag: string | undefined;
-  readonly versionId: string | undefined;
 }
 
 /** A notification record with the shape real S3 sends, for one matched rule. */

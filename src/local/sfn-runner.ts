@@ -15,8 +15,11 @@ import type {
   StartProjectVersionCommandInput,
   StopProjectVersionCommandInput,
 } from '@aws-sdk/client-rekognition';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { randomUUID } from 'node:crypto';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
+import { fromEventLog, taskFailed, taskScheduled, taskStarted, taskSubmitted, taskSucceeded } from './sfn-history.js';
+import type { HistoryEventBody, TaskResource } from './sfn-history.js';
 
 /*
  * Runs this project's ASL files in-process with aws-local-stepfunctions, the way Step Functions would: every Task
@@ -53,6 +56,23 @@ export interface LocalTargets {
   readonly stateMachines?: Readonly<Record<string, StateMachineDefinition>>;
 }
 
+/** A state machine execution started by a Task (`states:startExecution.sync:2`). */
+export interface NestedExecution {
+  readonly executionArn: string;
+  /** Epoch milliseconds. */
+  readonly startDate: number;
+  /** Stops it (the parent was stopped or timed out). */
+  readonly stop: () => void;
+  readonly done: Promise<LocalExecution>;
+}
+
+/**
+ * Starts a nested execution. The local Step Functions endpoint passes one that records it as an execution of its
+ * own; without one, the machine is run in-process from `LocalTargets.stateMachines`. A refusal is thrown as an
+ * error named by the API's error code (`StateMachineDoesNotExist`, `ExecutionAlreadyExists`, …).
+ */
+export type NestedStarter = (request: { readonly stateMachineArn: string; readonly name: string | undefined; readonly input: unknown }) => NestedExecution;
+
 export interface LocalRunOptions {
   /** `$$.Execution.Name`; the ARN (`$$.Execution.Id`) is made from it. */
   readonly executionName?: string;
@@ -60,13 +80,17 @@ export interface LocalRunOptions {
   readonly instant?: boolean;
   /** `$$.Execution.Id`; made from the name when absent. */
   readonly executionArn?: string;
-  /** Told each state as it is entered, so a caller can show progress while the run goes on. */
-  readonly onStateEntered?: (stateName: string) => void;
+  /** Told each history event as it happens (states entered and exited, Tasks scheduled, succeeded, failed). */
+  readonly onEvent?: (event: HistoryEventBody) => void;
+  /** Stops the run: no Task starts after it, a running Wait ends, nested executions are stopped. */
+  readonly signal?: AbortSignal;
+  readonly startExecution?: NestedStarter;
 }
 
 export type LocalExecution =
   | { readonly status: 'SUCCEEDED'; readonly executionArn: string; readonly output: unknown; readonly states: readonly string[] }
-  | { readonly status: 'FAILED'; readonly executionArn: string; readonly error: string; readonly cause: string; readonly states: readonly string[] };
+  | { readonly status: 'FAILED' | 'TIMED_OUT'; readonly executionArn: string; readonly error: string; readonly cause: string; readonly states: readonly string[] }
+  | { readonly status: 'ABORTED'; readonly executionArn: string; readonly states: readonly string[] };
 
 /** An error whose `name` is what a Retry or Catch in the definition matches on. */
 export class TaskError extends Error {
@@ -143,7 +167,20 @@ export function sdkErrorName(service: string, error: unknown): string | undefine
   return `${service}.${exception}`;
 }
 
-function sdkTask(resource: string, client: RekognitionClient): (input: JsonValue) => Promise<JsonValue> {
+/** What one run gives the Task handlers of its definition. */
+interface RunContext {
+  readonly emit: (event: HistoryEventBody) => void;
+  readonly signal: AbortSignal | undefined;
+  /** Region of the execution, as TaskScheduled reports it. */
+  readonly region: string;
+  /** Handlers still running; an aborted run ends once they have. */
+  readonly inFlight: Set<Promise<unknown>>;
+  readonly startExecution: NestedStarter;
+}
+
+type TaskCall = (input: JsonValue, context: RunContext) => Promise<JsonValue>;
+
+function sdkTask(resource: string, client: RekognitionClient): TaskCall {
   const [service, action] = resource.slice(SDK_PREFIX.length).split(':');
   const call = service === 'rekognition' && action ? REKOGNITION[action] : undefined;
   if (!call) throw new Error(`${resource} is not an integration the local runner supports`);
@@ -159,7 +196,7 @@ function sdkTask(resource: string, client: RekognitionClient): (input: JsonValue
   };
 }
 
-function lambdaTask(resource: string, fn: LocalFunction): (input: JsonValue) => Promise<JsonValue> {
+function lambdaTask(fn: LocalFunction): TaskCall {
   return async (input) => {
     try {
       return toJson(await fn(input));
@@ -171,34 +208,105 @@ function lambdaTask(resource: string, fn: LocalFunction): (input: JsonValue) => 
   };
 }
 
-function nestedTask(targets: LocalTargets, options: LocalRunOptions): (input: JsonValue) => Promise<JsonValue> {
+const NESTED_RESOURCE = (region: string): TaskResource & { kind: 'service' } => ({ kind: 'service', resourceType: 'states', resource: 'startExecution.sync:2', region });
+
+/** `startExecution.sync:2`: starts the execution, then waits for it; its output is parsed JSON, as in `:2`. */
+const nestedTask: TaskCall = async (input, context) => {
+  const request = asObject(input, NESTED_SYNC);
+  const stateMachineArn = request.StateMachineArn;
+  if (typeof stateMachineArn !== 'string') throw new TaskError('States.Runtime', `${NESTED_SYNC} needs a StateMachineArn`);
+  let child: NestedExecution;
+  try {
+    child = context.startExecution({ stateMachineArn, name: typeof request.Name === 'string' ? request.Name : undefined, input: request.Input ?? {} });
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    throw new TaskError(`StepFunctions.${error.name}Exception`, error.message);
+  }
+  context.emit(taskSubmitted(NESTED_RESOURCE(context.region), { ExecutionArn: child.executionArn, StartDate: child.startDate }));
+  const stopChild = (): void => { child.stop(); };
+  context.signal?.addEventListener('abort', stopChild, { once: true });
+  if (context.signal?.aborted) child.stop();
+  try {
+    const end = await child.done;
+    const name = child.executionArn.slice(child.executionArn.lastIndexOf(':') + 1);
+    const description = {
+      ExecutionArn: child.executionArn,
+      StateMachineArn: stateMachineArn,
+      Name: name,
+      Status: end.status,
+      StartDate: child.startDate,
+      StopDate: Date.now(),
+      Input: request.Input ?? {},
+      InputDetails: { Included: true },
+    };
+    if (end.status === 'SUCCEEDED') return toJson({ ...description, Output: end.output, OutputDetails: { Included: true } });
+    const failure = end.status === 'ABORTED' ? {} : { Error: end.error, Cause: end.cause };
+    throw new TaskError('States.TaskFailed', JSON.stringify({ ...description, ...failure }));
+  } finally {
+    context.signal?.removeEventListener('abort', stopChild);
+  }
+};
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Wraps a Task's call with its history events and refuses to start once the run was stopped. */
+function reportedTask(resource: TaskResource, call: TaskCall, context: RunContext | undefined): TaskHandlers[string] {
   return async (input) => {
-    const request = asObject(input, NESTED_SYNC);
-    const arn = request.StateMachineArn;
-    const definition = typeof arn === 'string' ? targets.stateMachines?.[arn] : undefined;
-    if (typeof arn !== 'string' || !definition) throw new TaskError('StepFunctions.StateMachineDoesNotExistException', `no local state machine ${String(arn)}`);
-    const name = typeof request.Name === 'string' ? request.Name : `nested-${Date.now().toString(36)}`;
-    const execution = await runLocally(definition, request.Input ?? {}, targets, { ...options, executionName: name });
-    const description = { ExecutionArn: execution.executionArn, StateMachineArn: arn, Name: name, Status: execution.status };
-    if (execution.status === 'FAILED') {
-      throw new TaskError('States.TaskFailed', JSON.stringify({ ...description, Error: execution.error, Cause: execution.cause }));
-    }
-    return toJson({ ...description, Output: execution.output });
+    if (!context) return call(input, detachedContext());
+    // The library reports the state's entry asynchronously: one turn lets it land before TaskScheduled.
+    await nextTurn();
+    if (context.signal?.aborted) throw new TaskError('States.Runtime', 'the execution was stopped before this Task started');
+    const running = (async (): Promise<JsonValue> => {
+      context.emit(taskScheduled(resource, input));
+      context.emit(taskStarted(resource));
+      try {
+        const output = await call(input, context);
+        context.emit(taskSucceeded(resource, output));
+        return output;
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        context.emit(taskFailed(resource, failure.name, failure.message));
+        throw error;
+      }
+    })();
+    context.inFlight.add(running);
+    const forget = (): void => void context.inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
   };
 }
 
+function detachedContext(): RunContext {
+  return {
+    emit: () => undefined,
+    signal: undefined,
+    region: 'local',
+    inFlight: new Set(),
+    startExecution: () => {
+      throw new TaskError('States.Runtime', 'no nested state machines outside a run');
+    },
+  };
+}
+
+function regionOf(executionArn: string): string {
+  return executionArn.split(':')[3] ?? 'local';
+}
+
 /** One handler per Task state, chosen by its Resource; throws before the run for a Resource nothing serves. */
-export function localTaskHandlers(definition: StateMachineDefinition, targets: LocalTargets, options: LocalRunOptions = {}): TaskHandlers {
+export function localTaskHandlers(definition: StateMachineDefinition, targets: LocalTargets, context?: RunContext): TaskHandlers {
   const handlers: TaskHandlers = {};
+  const region = context?.region ?? 'local';
   for (const [name, state] of allStates(definition)) {
     if (state.Type !== 'Task') continue;
     const resource = state.Resource;
-    if (resource.startsWith(SDK_PREFIX)) handlers[name] = sdkTask(resource, targets.rekognition);
-    else if (resource === NESTED_SYNC) handlers[name] = nestedTask(targets, options);
+    if (resource.startsWith(SDK_PREFIX)) {
+      const [service = '', action = ''] = resource.slice(SDK_PREFIX.length).split(':');
+      handlers[name] = reportedTask({ kind: 'service', resourceType: `aws-sdk:${service}`, resource: action, region }, sdkTask(resource, targets.rekognition), context);
+    } else if (resource === NESTED_SYNC) handlers[name] = reportedTask(NESTED_RESOURCE(region), nestedTask, context);
     else if (LAMBDA_ARN.test(resource)) {
       const fn = targets.functions[resource];
       if (!fn) throw new Error(`state ${name}: no local function for ${resource}`);
-      handlers[name] = lambdaTask(resource, fn);
+      handlers[name] = reportedTask({ kind: 'lambda', functionArn: resource }, lambdaTask(fn), context);
     } else throw new Error(`state ${name}: the local runner cannot serve ${resource}`);
   }
   return handlers;
@@ -211,25 +319,66 @@ function zeroed(definition: StateMachineDefinition, type: 'Wait' | 'Retry'): Rec
   return Object.fromEntries(names.map((name) => [name, 0]));
 }
 
-/** Runs a definition to the end and reports how it ended and which states it went through, in order. */
+// Validating a definition (asl-validator) costs far more than running a short one; a definition is validated once.
+const machines = new WeakMap<StateMachineDefinition, StateMachine>();
+function compiled(definition: StateMachineDefinition): StateMachine {
+  let machine = machines.get(definition);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
+/** Runs nested machines in-process from the targets, when no Step Functions endpoint records them. */
+function inProcessStarter(targets: LocalTargets, options: LocalRunOptions): NestedStarter {
+  return ({ stateMachineArn, name, input }) => {
+    const definition = targets.stateMachines?.[stateMachineArn];
+    if (!definition) throw Object.assign(new Error(`State Machine Does Not Exist: '${stateMachineArn}'`), { name: 'StateMachineDoesNotExist' });
+    const executionName = name ?? randomUUID();
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+    const controller = new AbortController();
+    const done = runLocally(definition, input, targets, { instant: options.instant ?? false, executionName, executionArn, signal: controller.signal });
+    return { executionArn, startDate: Date.now(), stop: () => { controller.abort(); }, done };
+  };
+}
+
+/**
+ * Runs a definition to the end and reports how it ended and which states it went through, in order. Stopped
+ * through `signal`, it ends ABORTED once the Task that was running has returned; past the definition's
+ * TimeoutSeconds it ends TIMED_OUT.
+ */
 export async function runLocally(definition: StateMachineDefinition, input: unknown, targets: LocalTargets, options: LocalRunOptions = {}): Promise<LocalExecution> {
   const name = options.executionName ?? `local-${Date.now().toString(36)}`;
   const executionArn = options.executionArn ?? `arn:aws:states:local:000000000000:execution:local:${name}`;
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const signal = options.signal;
+  // Nothing the run reports after a stop belongs to its history: the stop is its last event.
+  const emit = (event: HistoryEventBody): void => {
+    if (!signal?.aborted) options.onEvent?.(event);
+  };
+  const context: RunContext = {
+    emit,
+    signal,
+    region: regionOf(executionArn),
+    inFlight: new Set(),
+    startExecution: options.startExecution ?? inProcessStarter(targets, options),
+  };
+  const machine = compiled(definition);
   const execution = machine.run(toJson(input), {
     overrides: {
-      taskResourceLocalHandlers: localTaskHandlers(definition, targets, options),
+      taskResourceLocalHandlers: localTaskHandlers(definition, targets, context),
       ...(options.instant ? { waitTimeOverrides: zeroed(definition, 'Wait'), retryIntervalOverrides: zeroed(definition, 'Retry') } : {}),
     },
     context: { Execution: { Id: executionArn, Name: name } },
   });
+  const abort = (): void => { execution.abort(); };
+  signal?.addEventListener('abort', abort, { once: true });
+  if (signal?.aborted) execution.abort();
   const states: string[] = [];
   const collecting = (async (): Promise<void> => {
-    for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') {
-        states.push(event.state.name);
-        options.onStateEntered?.(event.state.name);
-      }
+    for await (const log of execution.eventLogs) {
+      if (log.type === 'StateEntered' && log.index === undefined) states.push(log.state.name);
+      for (const event of fromEventLog(log)) emit(event);
     }
   })();
   try {
@@ -238,9 +387,16 @@ export async function runLocally(definition: StateMachineDefinition, input: unkn
     return { status: 'SUCCEEDED', executionArn, output, states };
   } catch (error) {
     await collecting;
+    await Promise.allSettled([...context.inFlight]);
+    if (error instanceof ExecutionAbortedError) return { status: 'ABORTED', executionArn, states };
+    if (error instanceof ExecutionTimeoutError) {
+      return { status: 'TIMED_OUT', executionArn, error: 'States.Timeout', cause: `The execution ran longer than its TimeoutSeconds (${String(definition.TimeoutSeconds)}).`, states };
+    }
     const failure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     const errorName = failure instanceof Error ? failure.name : 'Unknown';
     const cause = failure instanceof Error ? failure.message : String(failure);
     return { status: 'FAILED', executionArn, error: errorName, cause, states };
+  } finally {
+    signal?.removeEventListener('abort', abort);
   }
 }

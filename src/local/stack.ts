@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
@@ -17,11 +18,14 @@ import { AsyncInvoker } from './invoker.js';
 import { listenOnLoopback } from './listen.js';
 import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
+import type { ObjectCreated, VersioningStatus } from './s3.js';
 import { notificationRecord, notificationRules, ruleMatches, SequencerClock, singleRecordEvent } from './s3-notifications.js';
-import type { ObjectCreated } from './s3-notifications.js';
 import { NotificationJournal } from './notification-journal.js';
 import type { JournalEntry } from './notification-journal.js';
 import { ensureTables, tableDefinitions } from './tables.js';
+import { EVENTS_FILE, EventLog } from './events/event-log.js';
+import { startLocalEventBridge } from './events/eventbridge-server.js';
+import { attachResultPipes, streamPipes } from './events/result-pipes.js';
 import { packageTemplate, resolveIntrinsics, resourcesOfType, TemplateError } from './template.js';
 import type { CfnTemplate } from './template.js';
 
@@ -33,7 +37,7 @@ export interface LocalStackOptions {
   readonly dataDir: string;
   readonly region: string;
   /** 0 picks a free port. */
-  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly sfn: number };
+  readonly ports: { readonly s3: number; readonly dynamodb: number; readonly sfn: number; readonly events?: number };
   /** Settings of the Rekognition Custom Labels emulator the stack starts (port 0 = free port). */
   readonly rekognition?: Omit<RekognitionEmulatorOptions, 's3' | 'dataDir' | 'region' | 'accountId'>;
   /** Pause before a failed invocation is retried. */
@@ -44,12 +48,21 @@ export interface LocalStackOptions {
   readonly onInvocation?: (functionLogicalId: string, result: unknown) => void;
   /** A template already packaged (tests reuse one); packaged from serverless.yml when absent. */
   readonly template?: CfnTemplate;
+  /**
+   * Runs the template's `rate(...)` schedules that invoke a function (the serving check) every `intervalMs`, in
+   * place of EventBridge Scheduler, whose rates start at a minute. Off when absent, so a test's model is never
+   * stopped behind its back.
+   */
+  readonly rateSchedules?: { readonly intervalMs: number };
 }
 
 export interface LocalStack {
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string; readonly sfn: string };
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition: string; readonly sfn: string; readonly events: string };
   readonly names: {
     readonly bucket: string;
+    /** The stage's event bus and the file the local one appends its events to (`pneumo watch --events`). */
+    readonly eventBus: string | undefined;
+    readonly eventsFile: string;
     readonly tables: Readonly<Record<string, string>>;
     /** ARNs by logical id, as StartExecution on the `sfn` endpoint takes them. */
     readonly stateMachines: Readonly<Record<string, string>>;
@@ -66,8 +79,7 @@ export interface LocalStack {
   readonly stateMachines: Readonly<Record<string, StateMachineDefinition>>;
   /** Runs one of them to the end, Lambda Tasks on the production handlers, SDK Tasks on the emulator. */
   readonly runStateMachine: (logicalId: string, input: unknown, executionName?: string) => Promise<LocalExecution>;
-  /** Resolves when every notification so far has been handled and no execution runs. */
-  /** Resolves when every notification so far has been handled (stored or dead-lettered). */
+  /** Resolves when every notification so far has been handled (stored or dead-lettered) and no execution runs. */
   readonly idle: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
@@ -86,6 +98,12 @@ function localBuckets(template: CfnTemplate): [string, string][] {
     const name = resource.Properties?.BucketName;
     return typeof name === 'string' ? [[logicalId, name]] : [];
   });
+}
+
+/** A bucket's versioning as the template deploys it (the inbox bucket is versioned; classify relies on it). */
+function versioningOf(template: CfnTemplate, logicalId: string): VersioningStatus {
+  const status = (template.Resources[logicalId]?.Properties?.VersioningConfiguration as { Status?: unknown } | undefined)?.Status;
+  return status === 'Enabled' || status === 'Suspended' ? status : 'Unversioned';
 }
 
 /** Names the template's intrinsics may refer to, as they exist locally. */
@@ -112,9 +130,19 @@ function localNames(template: CfnTemplate, region: string): Record<string, strin
     names[`${id}.Arn`] = `arn:aws:sqs:${region}:${LOCAL_ACCOUNT_ID}:${name}`;
     names[`${id}.QueueName`] = name;
   }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::IAM::Role')) {
+    const name = typeof resource.Properties?.RoleName === 'string' ? resource.Properties.RoleName : id;
+    names[`${id}.Arn`] = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${name}`;
+  }
   for (const [id] of resourcesOfType(template, 'AWS::KMS::Key')) {
     names[id] = 'local-key';
     names[`${id}.Arn`] = `arn:aws:kms:${region}:${LOCAL_ACCOUNT_ID}:key/local-key`;
+  }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Events::EventBus')) {
+    const name = typeof resource.Properties?.Name === 'string' ? resource.Properties.Name : id;
+    names[id] = name;
+    names[`${id}.Arn`] = `arn:aws:events:${region}:${LOCAL_ACCOUNT_ID}:event-bus/${name}`;
+    names[`${id}.Name`] = name;
   }
   for (const [id, name] of localBuckets(template)) {
     names[id] = name;
@@ -142,12 +170,13 @@ async function loadHandler(projectDir: string, handlerSetting: unknown): Promise
   return (event) => (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, context);
 }
 
-async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; server: Server; stop: () => Promise<void> }> {
   const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listenOnLoopback(server, port);
   const { port: actual } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${actual}`,
+    server,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => {
@@ -155,6 +184,41 @@ async function startDynalite(port: number, directory: string): Promise<{ endpoin
           else resolve();
         });
       }),
+  };
+}
+
+/** The functions the template's rate schedules invoke, each run every `intervalMs`, one run at a time. */
+function startRateSchedules(template: CfnTemplate, names: Readonly<Record<string, string>>, functionsByArn: Readonly<Record<string, LocalFunction>>, intervalMs: number): { stop: () => Promise<void> } {
+  const runs = resourcesOfType(template, 'AWS::Scheduler::Schedule').flatMap(([logicalId, resource]) => {
+    const expression = resource.Properties?.ScheduleExpression;
+    const target = resource.Properties?.Target as { Arn?: { 'Fn::GetAtt'?: unknown[] }; Input?: unknown } | undefined;
+    const functionId = target?.Arn?.['Fn::GetAtt']?.[0];
+    if (typeof expression !== 'string' || !expression.startsWith('rate(') || typeof functionId !== 'string') return [];
+    const handler = functionsByArn[names[`${functionId}.Arn`] ?? ''];
+    if (!handler) throw new TemplateError(`${logicalId} targets ${functionId}, which the local stack did not load`);
+    const input: unknown = typeof target?.Input === 'string' ? JSON.parse(target.Input) : {};
+    return [{ logicalId, handler, input }];
+  });
+  let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = Promise.all(
+      runs.map(({ logicalId, handler, input }) =>
+        handler(input).catch((error: unknown) => {
+          process.emitWarning(`${logicalId}: scheduled invocation failed: ${error instanceof Error ? error.message : String(error)}`);
+        }),
+      ),
+    ).finally(() => {
+      busy = false;
+    });
+  }, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
   };
 }
 
@@ -175,7 +239,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
   const definitions = tableDefinitions(template);
   await ensureTables(dynamoClient, definitions);
-  dynamoClient.destroy();
+  // The table streams and pipes of the template, feeding the local event bus (the client stays for their reads).
+  const eventsFile = join(options.dataDir, EVENTS_FILE);
+  const eventLog = new EventLog(eventsFile, LOCAL_ACCOUNT_ID, options.region);
+  const pipes = attachResultPipes(dynamo.server, {
+    pipes: streamPipes(template),
+    tables: Object.fromEntries(
+      definitions.map((d) => [d.logicalId, { name: d.input.TableName ?? '', keyNames: (d.input.KeySchema ?? []).map((k) => k.AttributeName ?? '') }]),
+    ),
+    client: dynamoClient,
+    log: eventLog,
+    onError: (error) => {
+      process.emitWarning(`local result pipe: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  });
+  const eventBuses = resourcesOfType(template, 'AWS::Events::EventBus').map(([id]) => names[id] ?? id);
+  const eventBridge = await startLocalEventBridge({ port: options.ports.events ?? 0, log: eventLog, buses: eventBuses });
 
   const sequencers = new SequencerClock();
   const invokers: Record<string, AsyncInvoker> = {};
@@ -201,7 +280,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (rule.bucketLogicalId !== bucketId || !ruleMatches(rule, object.eventName, object.key)) continue;
       // One record per event, like S3: a sequencer per matching configuration keeps duplicates detectable.
       const event = singleRecordEvent(notificationRecord(object, sequencers.next(), options.region, `${rule.functionLogicalId}-${rule.suffix}`));
-      // Journaled before s3rver acknowledges the upload (it emits the event first), as S3 queues before it answers.
+      // Journaled before the local S3 answers the PUT (it calls this first), as S3 queues before it answers.
       const entry = { id: journal.queued(rule.functionLogicalId, event), functionLogicalId: rule.functionLogicalId, event };
       if (ready) submit(entry);
       else waitingForHandlers.push(entry);
@@ -210,7 +289,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = await startLocalS3({
     port: options.ports.s3,
     directory: join(options.dataDir, 's3'),
-    buckets: localBuckets(template).map(([, name]) => name),
+    buckets: localBuckets(template).map(([logicalId, name]) => ({ name, versioning: versioningOf(template, logicalId) })),
+    region: options.region,
     onObjectCreated: deliver,
   });
 
@@ -228,6 +308,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_REKOGNITION: emulator.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
   });
 
   // Each function's environment is set before its module loads, since handlers read config at cold start. The
@@ -256,8 +337,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
   }
   const stateMachines: Record<string, StateMachineDefinition> = {};
+  const roleArns: Record<string, string> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
     const properties = resource.Properties ?? {};
+    const roleArn = resolveIntrinsics(properties.RoleArn, names);
+    if (typeof roleArn === 'string') roleArns[names[logicalId] ?? logicalId] = roleArn;
     const substitutions = resolveIntrinsics(properties.DefinitionSubstitutions ?? {}, names) as Record<string, unknown>;
     const definitionText = typeof properties.DefinitionString === 'string' ? properties.DefinitionString : JSON.stringify(properties.Definition);
     stateMachines[logicalId] = substituteDefinition(definitionText, Object.fromEntries(Object.entries(substitutions).map(([k, v]) => [k, String(v)])));
@@ -267,17 +351,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const targets = { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn };
   const sfn = await startLocalSfn({
     port: options.ports.sfn,
-    stateFile: join(options.dataDir, 'executions.json'),
+    stateFile: join(options.dataDir, 'executions.jsonl'),
     machines: Object.fromEntries(
       Object.entries(stateMachinesByArn).map(([arn, definition]) => [
         arn,
-        { definition, run: (input, execution) => runLocally(definition, input, targets, execution) },
+        { definition, roleArn: roleArns[arn], run: (input, execution) => runLocally(definition, input, targets, execution) },
       ]),
     ),
   });
   process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
   ready = true;
   waitingForHandlers.splice(0).forEach(submit);
+  const schedules = options.rateSchedules ? startRateSchedules(template, names, functionsByArn, options.rateSchedules.intervalMs) : undefined;
 
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
@@ -285,9 +370,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const servingSchedule = template.Outputs?.ServingSchedule?.Value;
   const reviewThreshold = Number(template.Outputs?.ReviewThreshold?.Value);
   return {
-    endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url },
+    endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url, events: eventBridge.url },
     names: {
       bucket,
+      eventBus: eventBuses[0],
+      eventsFile,
       tables: Object.fromEntries(definitions.map((d) => [d.logicalId, d.input.TableName ?? ''])),
       stateMachines: Object.fromEntries(Object.keys(stateMachines).map((id) => [id, names[id] ?? id])),
       projectName: typeof projectName === 'string' ? projectName : undefined,
@@ -306,13 +393,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idle: async () => {
       await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
+      // classify may have started an execution (an on-demand start) while its invocations drained.
+      await sfn.idle();
+      await pipes.settled();
     },
     stop: async () => {
+      await schedules?.stop();
       await sfn.close();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
       rekognitionClient.destroy();
       await emulator.close();
       await s3.stop();
+      await eventBridge.close();
+      await pipes.settled();
+      dynamoClient.destroy();
       await dynamo.stop();
       journal.close();
     },

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,10 +13,11 @@ import type { RetrainReport } from '../../src/cli/commands/retrain.js';
 import { retrainInput } from '../../src/cli/commands/retrain.js';
 import { runCli } from '../../src/cli/program.js';
 import type { Target } from '../../src/cli/target.js';
+import { stateEntered, taskSubmitted } from '../../src/local/sfn-history.js';
 import { startLocalSfn } from '../../src/local/sfn-server.js';
 import type { LocalSfn, MachineRunner } from '../../src/local/sfn-server.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
-import { captureIo, deferred, startLocalServers } from '../fixtures/cli.js';
+import { captureIo, deferred, RESULTS_TABLE, SERVING_SCHEDULE, startLocalServers } from '../fixtures/cli.js';
 import type { LocalServers } from '../fixtures/cli.js';
 
 const ARN = {
@@ -81,7 +83,7 @@ describe('pneumo model and retrain', () => {
     const machine = (arn: string): { definition: StateMachineDefinition; run: MachineRunner } => ({
       definition: DEFINITION,
       run: (input, execution) => {
-        inputs.push({ machine: arn, name: execution.name, input });
+        inputs.push({ machine: arn, name: execution.executionName, input });
         const runner = runners[arn];
         if (!runner) throw new Error(`no runner for ${arn}`);
         return runner(input, execution);
@@ -151,7 +153,8 @@ describe('pneumo model and retrain', () => {
       ['v1', 'REJECTED', 'RUNNING', 'REJECTED', false],
     ]);
     expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
-    expect(status.training).toEqual({ versionName: 'v3', executionArn: 'x', acquiredAt: null, expiresAt: null });
+    expect(status.training).toEqual({ versionName: 'v3', executionArn: 'x', acquiredAt: null, expiresAt: null, executionStatus: null, state: null });
+    expect(run.stderr.join('\n')).toMatch(/could not ask Step Functions about the retrain x \(InvalidArn: /);
 
     const table = await cli(['model', 'status', '--price', '4'], { make, now: () => Date.parse('2026-11-25T12:00:00Z') });
     expect(table.stdout).toContain('serving cost   $8.00 (2.00 h × 1 unit(s) × $4.00/unit-hour, running now; an estimate, not a bill)');
@@ -178,6 +181,28 @@ describe('pneumo model and retrain', () => {
     const status = run.json() as ModelStatus;
     expect(status.versions.find((v) => v.versionName === 'v1')).toMatchObject({ serviceStatus: 'RUNNING', active: false });
     expect(run.stderr.join('\n')).toMatch(/version v1 is RUNNING but not the active model: it is billed/);
+  });
+
+  it('model status shows the state the retrain holding the lock is in, and calls a lock whose execution ended stale', async () => {
+    const finish = deferred();
+    runners[ARN.train] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('WaitForTraining', 'Wait', {}));
+      await finish.promise;
+      return { status: 'FAILED', executionArn: execution.executionArn, error: 'States.Runtime', cause: 'gone', states: [] };
+    };
+    const t = target();
+    const { executionArn } = await t.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: ARN.train, name: 'train-v10', input: '{}' }));
+    t.close();
+    await putRegistry({ id: 'lock#training', versionName: 'v10', executionArn, acquiredAt: '2026-11-25T10:00:00.000Z', expiresAt: '2026-11-25T13:00:00.000Z' });
+    const running = await cli(['model', 'status']);
+    expect(running.stdout).toContain(`retraining     v10 since 2026-11-25T10:00:00.000Z, in WaitForTraining (${String(executionArn)})`);
+    expect(running.stderr.join('\n')).not.toMatch(/training lock belongs/);
+
+    finish.resolve();
+    await sfn.idle();
+    const stale = await cli(['model', 'status', '-f', 'json']);
+    expect((stale.json() as ModelStatus).training).toMatchObject({ versionName: 'v10', executionStatus: 'FAILED', state: 'WaitForTraining' });
+    expect(stale.stderr).toContain(`note: the training lock belongs to ${String(executionArn)}, which is FAILED (States.Runtime): no retrain can start until it expires at 2026-11-25T13:00:00.000Z`);
   });
 
   it('model status prints the monthly cost of always-on vs the stage serving window, from the stack description', async () => {
@@ -208,17 +233,71 @@ describe('pneumo model and retrain', () => {
     expect(run.stderr.join('\n')).toMatch(/could not ask Rekognition \(AccessDeniedException: not allowed\); registry only/);
   });
 
+  it('model status says why the model started and stopped, checks the units rule, and projects each policy on the recent traffic', async () => {
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    await putRegistry({
+      id: 'active', projectVersionArn: VERSION_ARN('v2'), versionName: 'v2', state: 'STOPPED', minInferenceUnits: 1, maxInferenceUnits: 1,
+      startedAt: '2026-11-25T09:00:00.000Z', startReason: 'on-demand', stoppedAt: '2026-11-25T09:20:00.000Z', stopReason: 'idle', lastUsedAt: '2026-11-25T09:14:00.000Z',
+      serving: { request: 'START', reason: 'on-demand', requestedAt: '2026-11-25T11:59:00.000Z' },
+    });
+    // Twenty images over the last week, one every 8 hours and a bit: a sparse site.
+    const t = target();
+    for (let i = 0; i < 20; i += 1) {
+      const at = new Date(now - (i + 1) * 8.2 * 3_600_000).toISOString();
+      await t.clients.documents.send(new PutCommand({ TableName: RESULTS_TABLE, Item: { imageKey: `inbox/p${i}.jpeg`, status: 'CLASSIFIED', label: 'NORMAL', eventTime: at, processedAt: at } }));
+    }
+    t.close();
+    const schedule = { ...SERVING_SCHEDULE, classifyConcurrency: 5, serving: { onDemandStart: true, idleStopMinutes: 5, checkRate: 'rate(1 minute)', quietHours: 'off', dailyCapHours: 0 } };
+    const make = (): Target => {
+      const made = servers.target({ sfn: sfn.url, names: { servingSchedule: schedule } });
+      mockClient(made.clients.rekognition).rejects(new Error('offline'));
+      return made;
+    };
+    const run = await cli(['model', 'status', '--format', 'json'], { make, now: () => now });
+    const status = run.json() as ModelStatus;
+    expect(status.serving.events).toEqual({
+      startReason: 'on-demand', startedAt: '2026-11-25T09:00:00.000Z', stopReason: 'idle', stoppedAt: '2026-11-25T09:20:00.000Z', lastUsedAt: '2026-11-25T09:14:00.000Z',
+      inFlight: { request: 'START', reason: 'on-demand', requestedAt: '2026-11-25T11:59:00.000Z' }, lastStartError: null,
+    });
+    expect(status.serving.units).toMatchObject({ classifyConcurrency: 5, fits: true });
+    const projection = status.serving.projection;
+    expect(projection).toMatchObject({ windowDays: 7, images: 20, startLatencyMinutes: 10 });
+    const cost = Object.fromEntries((projection?.policies ?? []).map((row) => [row.policy, row.monthlyUsd]));
+    expect(cost['on-demand']).toBeLessThan(0.25 * (cost['weekday-schedule'] ?? 0));
+    expect(cost['weekday-schedule']).toBeLessThan(cost['always-on'] ?? 0);
+
+    const table = await cli(['model', 'status', '--start-latency-minutes', '15'], { make, now: () => now });
+    expect(table.stdout).toEqual(expect.arrayContaining([
+      'last start     on-demand at 2026-11-25T09:00:00.000Z',
+      'last stop      idle at 2026-11-25T09:20:00.000Z',
+      'in flight      START (on-demand) since 2026-11-25T11:59:00.000Z',
+      'serving        on demand, idle stop after 5 min (checked rate(1 minute))',
+    ]));
+    expect(table.stdout.join('\n')).toMatch(/projected monthly cost from the last 7 day\(s\) of traffic \(20 image\(s\); a start assumed to take 15 min/);
+
+    // Fifteen callers would keep three units busy; the model runs with one.
+    const misfit = await cli(['model', 'status', '--format', 'json'], {
+      make: () => {
+        const made = servers.target({ sfn: sfn.url, names: { servingSchedule: { ...schedule, classifyConcurrency: 15 } } });
+        mockClient(made.clients.rekognition).rejects(new Error('offline'));
+        return made;
+      },
+      now: () => now,
+    });
+    expect(misfit.stderr.join('\n')).toMatch(/inference units do not fit classify: classify concurrency 15 keeps 3 unit\(s\) busy at 5 callers per unit, not 1/);
+  });
+
   it('model start --wait runs the start state machine with the given input and follows it to the end', async () => {
     const release = deferred();
     runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
-      execution.onStateEntered('PlanStart');
+      execution.onEvent(stateEntered('PlanStart', 'Task', {}));
       await release.promise;
-      execution.onStateEntered('Promote');
+      execution.onEvent(stateEntered('Promote', 'Task', {}));
       return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { versionName: 'v2' }, states: ['PlanStart', 'Promote'] };
     };
     const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); } });
     expect(run.code).toBe(0);
-    expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { versionName: 'v2', minInferenceUnits: 2 } }]);
+    expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { reason: 'user', versionName: 'v2', minInferenceUnits: 2 } }]);
     expect(run.json()).toMatchObject({ status: 'SUCCEEDED', output: { versionName: 'v2' }, error: null });
     expect(run.stderr[0]).toMatch(/^started start of version v2: arn:aws:states:eu-west-1:000000000000:execution:start:cli-start-/);
     expect(run.stderr).toContain('start of version v2: PlanStart · 0s');
@@ -229,7 +308,7 @@ describe('pneumo model and retrain', () => {
       Promise.resolve({ status: 'FAILED', executionArn: execution.executionArn, error: 'ModelStopFailed', cause: 'version v2 stayed STOPPING', states: [] });
     const run = await cli(['model', 'stop', '--wait']);
     expect(run.code).toBe(1);
-    expect(inputs[0]?.input).toEqual({});
+    expect(inputs[0]?.input).toEqual({ reason: 'user' });
     expect(run.stdout.join('\n')).toMatch(/stop of every running model version: FAILED after \d+s \(ModelStopFailed: version v2 stayed STOPPING\)/);
   });
 
@@ -242,8 +321,8 @@ describe('pneumo model and retrain', () => {
 
   it('retrain --wait names the execution train-<version>, then reports F1, per-label metrics and the gate', async () => {
     runners[ARN.train] = async (input, execution): Promise<LocalExecution> => {
-      execution.onStateEntered('PrepareDataset');
-      execution.onStateEntered('Evaluate');
+      execution.onEvent(stateEntered('PrepareDataset', 'Task', {}));
+      execution.onEvent(stateEntered('Evaluate', 'Task', {}));
       await putRegistry({
         id: 'version#v7',
         versionName: 'v7',
@@ -270,6 +349,27 @@ describe('pneumo model and retrain', () => {
     const again = await cli(['retrain', '--version-name', 'v7']);
     expect(again.code).toBe(1);
     expect(again.stderr[0]).toMatch(/model version "v7" was already requested/);
+  });
+
+  it('retrain --wait shows the state of the start-model execution its StartModel Task runs', async () => {
+    const started = deferred();
+    runners[ARN.start] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('WaitForStart', 'Wait', {}));
+      await started.promise;
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: {}, states: [] };
+    };
+    runners[ARN.train] = async (_input, execution): Promise<LocalExecution> => {
+      execution.onEvent(stateEntered('StartModel', 'Task', {}));
+      const child = execution.startExecution({ stateMachineArn: ARN.start, name: undefined, input: {} });
+      execution.onEvent(taskSubmitted({ kind: 'service', resourceType: 'states', resource: 'startExecution.sync:2', region: 'eu-west-1' }, { ExecutionArn: child.executionArn }));
+      await child.done;
+      await putRegistry({ id: 'version#v9', versionName: 'v9', status: 'DEPLOYED', outcome: 'DEPLOYED', f1: 0.9, gate: { decision: 'ACCEPTED', reasons: [] } });
+      return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { outcome: 'DEPLOYED', versionName: 'v9' }, states: [] };
+    };
+    const run = await cli(['retrain', '--version-name', 'v9', '--wait'], { onSleep: () => { started.resolve(); } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('retrain v9: StartModel › WaitForStart · 0s');
+    expect(inputs.map((i) => i.machine)).toEqual([ARN.train, ARN.start]);
   });
 
   it('retrain --wait exits 1 when the gate refuses, with the reasons in the report', async () => {

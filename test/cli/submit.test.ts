@@ -73,7 +73,7 @@ describe('pneumo submit', () => {
     const ctx = testContext(target, io, async (count) => {
       if (count === 2) {
         const head = await target.clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'inbox/w/single.jpeg' }));
-        await putResult(target, { imageKey: 'inbox/w/single.jpeg', eTag: head.ETag?.replace(/"/g, ''), sequencer: '0000000000000002', label: 'PNEUMONIA', confidence: 91.5 });
+        await putResult(target, { imageKey: 'inbox/w/single.jpeg', eTag: head.ETag?.replace(/"/g, ''), objectVersionId: head.VersionId, sequencer: '0000000000000002', label: 'PNEUMONIA', confidence: 91.5 });
       }
     });
     const code = await submit(ctx, [join(dir, 'single.jpeg')], { prefix: 'w', concurrency: 1, wait: true, timeoutMs: 60_000, format: 'json' });

@@ -25,7 +25,7 @@ async function loadHandler(env: Record<string, string | undefined>): Promise<Han
   return module.handler;
 }
 
-const ENV = { RESULTS_TABLE: 'results-table', REGISTRY_TABLE: 'registry-table', REVIEW_THRESHOLD: '90' };
+const ENV = { RESULTS_TABLE: 'results-table', REGISTRY_TABLE: 'registry-table', REVIEW_THRESHOLD: '90', START_MODEL_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:start' };
 
 beforeEach(() => {
   ddbMock.on(GetCommand, { TableName: 'registry-table' }).resolves({ Item: activeItem() });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServingSchedule } from '../../src/lib/cost.js';
+import { packageTemplate } from '../../src/local/template.js';
 import {
   actionStrings,
   allPolicyStatements,
@@ -19,7 +20,7 @@ import {
   resourcesOfType,
   STAGE,
 } from './template.js';
-import type { CfnTemplate, FoundStatement, Json, PackagedService } from './template.js';
+import type { CfnTemplate, FoundStatement, Json, JsonObject, PackagedService } from './template.js';
 
 /*
  * Packages the service once (osls + serverless-esbuild, offline) and checks the CloudFormation template and
@@ -28,19 +29,23 @@ import type { CfnTemplate, FoundStatement, Json, PackagedService } from './templ
 
 let packaged: PackagedService;
 let template: CfnTemplate;
+/** The same stack packaged with the optional features a stage turns on (image expiry, alarm e-mail). */
+let retaining: CfnTemplate;
 
 const scratch: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   packaged = packagedService();
   template = packaged.template;
-});
+  retaining = (await packageTemplate({ projectDir: REPO_ROOT, stage: STAGE, region: 'eu-west-1', params: OPTIONAL_FEATURES })).template as CfnTemplate;
+}, 120_000);
 
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 const ACCOUNT_FOR_CI = '000000000000';
+const OPTIONAL_FEATURES = { inboxRetentionDays: '30', alarmEmail: 'operators@example.org' };
 const BUCKET_NAME = `pneumo-${STAGE}-${ACCOUNT_FOR_CI}-eu-west-1`;
 const CLASSIFY = 'ClassifyLambdaFunction';
 const CLASSIFY_ROLE = 'ClassifyRole';
@@ -139,24 +144,114 @@ describe('inbox bucket', () => {
     expect(tlsDeny).toBeDefined();
     if (!tlsDeny) return;
     expect(tlsDeny.Principal).toBe('*');
-    expect(actionStrings(tlsDeny.Action)).toEqual(
-      expect.arrayContaining(['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:ListBucket']),
-    );
+    expect(tlsDeny.Action).toBe('s3:*');
     expect(renderedResources(tlsDeny).sort()).toEqual([`\${${INBOX_BUCKET}.Arn}`, `\${${INBOX_BUCKET}.Arn}/*`]);
   });
 });
 
 describe('stack key', () => {
-  it('rotates, has the stage alias and lets the account administer it', () => {
+  function keyStatements(): JsonObject[] {
+    return asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((s) => objectAt(s));
+  }
+  function bySid(sid: string): JsonObject {
+    const found = keyStatements().find((statement) => statement.Sid === sid);
+    if (!found) throw new Error(`no key policy statement ${sid}`);
+    return found;
+  }
+
+  it('rotates, has the stage alias and gives the account root AWS\'s default kms:*', () => {
     const key = resource(template, stackKey(), 'AWS::KMS::Key').Properties;
     expect(key.EnableKeyRotation).toBe(true);
     const aliases = resourcesOfType(template, 'AWS::KMS::Alias');
     expect(aliases.map(([, alias]) => alias.Properties)).toEqual([{ AliasName: `alias/pneumo-${STAGE}`, TargetKeyId: { Ref: stackKey() } }]);
-    const root = asArray(objectAt(key, 'KeyPolicy').Statement)
-      .map((s) => objectAt(s))
-      .find((statement) => render(objectAt(statement, 'Principal').AWS) === 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
-    expect(root?.Effect).toBe('Allow');
-    expect(actionStrings(root?.Action)).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:Decrypt', 'kms:ScheduleKeyDeletion']));
+    const root = keyStatements().find((statement) => isObject(statement.Principal) && render(statement.Principal.AWS) === 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
+    expect(root).toMatchObject({ Effect: 'Allow', Action: 'kms:*', Resource: '*' });
+    expect(root?.Condition).toBeUndefined();
+  });
+
+  it('denies scheduling its deletion to every principal but the named break-glass role', () => {
+    const guard = bySid('DenyKeyDeletionExceptBreakGlass');
+    expect(guard).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' });
+    expect(render(objectAt(guard.Condition, 'StringNotEquals')['aws:PrincipalArn'])).toBe(
+      `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/pneumo-${STAGE}-key-break-glass`,
+    );
+    // Nothing else in the policy may Deny what an operator needs to administer the key.
+    expect(keyStatements().filter((statement) => statement.Effect === 'Deny')).toHaveLength(1);
+  });
+
+  it('lets CloudWatch Logs use it only for this stage\'s log groups (the encryption-context condition)', () => {
+    const logs = bySid('CloudWatchLogsEncryptsStageLogGroups');
+    expect(logs.Effect).toBe('Allow');
+    expect(render(objectAt(logs.Principal).Service)).toBe('logs.${AWS::Region}.amazonaws.com');
+    expect(actionStrings(logs.Action)).toEqual(expect.arrayContaining(['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+    const arns = asArray(objectAt(logs.Condition, 'ArnLike')['kms:EncryptionContext:aws:logs:arn']).map(render);
+    expect(arns.sort()).toEqual([
+      `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/pneumo-${STAGE}-*`,
+      `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/vendedlogs/states/pneumo-${STAGE}-*`,
+    ]);
+  });
+
+  it('encrypts every log group of the stack, and each falls under the CloudWatch Logs statement', () => {
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(10);
+    const patterns = asArray(objectAt(bySid('CloudWatchLogsEncryptsStageLogGroups').Condition, 'ArnLike')['kms:EncryptionContext:aws:logs:arn'])
+      .map(render)
+      .map((arn) => new RegExp(`^${arn.replace(/[.$^{}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+    for (const [logicalId, group] of groups) {
+      expect(group.Properties?.KmsKeyId, logicalId).toEqual({ 'Fn::GetAtt': [stackKey(), 'Arn'] });
+      const arn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${render(group.Properties?.LogGroupName)}`;
+      expect(patterns.some((pattern) => pattern.test(arn)), `${logicalId} ${arn}`).toBe(true);
+    }
+  });
+});
+
+describe('data that survives the stack', () => {
+  it.each([
+    ['the inbox bucket', INBOX_BUCKET],
+    ['the results table', 'ResultsTable'],
+    ['the registry table', 'RegistryTable'],
+    ['the stack key', 'EncryptionKey'],
+  ])('%s is retained on stack deletion and on replacement', (_, logicalId) => {
+    const found = template.Resources[logicalId];
+    expect(found?.DeletionPolicy).toBe('Retain');
+    expect(found?.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('keeps inbox images by default: the expiry rule is there but its condition is false', () => {
+    const rules = asArray(objectAt(resource(template, INBOX_BUCKET, 'AWS::S3::Bucket').Properties, 'LifecycleConfiguration').Rules);
+    const conditional = rules.filter((rule) => isObject(rule) && 'Fn::If' in rule).map((rule) => asArray(objectAt(rule)['Fn::If']));
+    expect(conditional.map(([condition]) => condition)).toEqual(['InboxImagesExpire']);
+    expect(template.Conditions?.InboxImagesExpire).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['days-0', 'days-0'] }] });
+    // Every unconditional rule is about incomplete uploads, never about expiring objects.
+    for (const rule of rules.filter((rule) => isObject(rule) && !('Fn::If' in rule))) {
+      expect(objectAt(rule).Expiration ?? objectAt(rule).ExpirationInDays).toBeUndefined();
+    }
+  });
+
+  it('expires inbox/ objects and their non-current versions after inboxRetentionDays, never training/', () => {
+    const rules = asArray(objectAt(resource(retaining, INBOX_BUCKET, 'AWS::S3::Bucket').Properties, 'LifecycleConfiguration').Rules);
+    const [, expire] = asArray(objectAt(rules.find((rule) => isObject(rule) && 'Fn::If' in rule))['Fn::If']);
+    // A --param value arrives as a string; CloudFormation reads "30" as the integer 30.
+    const rule = objectAt(expire);
+    expect(Object.keys(rule).sort()).toEqual(['ExpirationInDays', 'Id', 'NoncurrentVersionExpiration', 'Prefix', 'Status']);
+    expect(rule).toMatchObject({ Id: 'ExpireInboxImages', Status: 'Enabled', Prefix: 'inbox/' });
+    expect(Number(rule.ExpirationInDays)).toBe(30);
+    expect(Number(objectAt(rule, 'NoncurrentVersionExpiration').NoncurrentDays)).toBe(30);
+    expect(retaining.Conditions?.InboxImagesExpire).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['days-30', 'days-0'] }] });
+  });
+
+  it('the framework deployment bucket blocks public access and denies requests without TLS', () => {
+    const bucket = resource(template, 'ServerlessDeploymentBucket', 'AWS::S3::Bucket').Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const { statement } = only(allPolicyStatements(template).filter(({ owner }) => owner === 'ServerlessDeploymentBucketPolicy'));
+    expect(statement).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:*' });
+    expect([false, 'false']).toContain(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']);
+    expect(renderedResources(statement)).toHaveLength(2);
   });
 });
 
@@ -232,6 +327,14 @@ describe('classify function', () => {
       REGISTRY_TABLE: { Ref: outputTarget(template, 'RegistryTableName') },
       REVIEW_THRESHOLD: '80',
       REGISTRY_CACHE_SECONDS: '30',
+      START_MODEL_STATE_MACHINE_ARN: { Ref: 'StartModelStateMachine' },
+      ON_DEMAND_START: 'true',
+      IDLE_STOP_MINUTES: '5',
+      QUIET_HOURS: 'off',
+      DAILY_CAP_HOURS: '0',
+      START_RETRY_MINUTES: '15',
+      MAX_START_MINUTES: '60',
+      SERVING_TIME_ZONE: 'Europe/London',
       POWERTOOLS_SERVICE_NAME: 'classify',
       POWERTOOLS_METRICS_NAMESPACE: 'Pneumo',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -259,10 +362,7 @@ describe('classify function', () => {
 });
 
 describe('IAM', () => {
-  // osls puts the deployment bucket and its TLS-only policy (Deny s3:*) into every stack; Serverless v4 uses a
-  // shared deployment bucket outside the stack instead. Not ours to change, and a Deny grants nothing: it is
-  // checked to be exactly that, then left out of the wildcard rule.
-  const FRAMEWORK_OWNED = 'ServerlessDeploymentBucketPolicy';
+  const ACCOUNT_ROOT = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root';
 
   it('walks a policy document of every kind in the stack', () => {
     const owners = new Set(allPolicyStatements(template).map(({ ownerType }) => ownerType));
@@ -270,26 +370,35 @@ describe('IAM', () => {
     expect(classifyRoleStatements().length).toBeGreaterThanOrEqual(6);
   });
 
-  it('has no wildcard in any action of any policy (roles, managed and inline policies, resource policies)', () => {
-    const statements = allPolicyStatements(template).filter(({ owner }) => owner !== FRAMEWORK_OWNED);
-    const offending = statements.flatMap(({ owner, path, statement }) => [
-      ...actionStrings(statement.Action)
-        .filter((action) => action.includes('*'))
-        .map((action) => `${owner} ${path}: Action ${action}`),
-      ...(statement.NotAction === undefined ? [] : [`${owner} ${path}: NotAction`]),
-    ]);
+  it('has no wildcard in any Allow granted to a role or service; only the key policy\'s account-root statement is kms:*', () => {
+    const allows = allPolicyStatements(template).filter(({ statement }) => statement.Effect === 'Allow');
+    const rootStatements = allows.filter(({ statement }) => isObject(statement.Principal) && render(statement.Principal.AWS) === ACCOUNT_ROOT);
+    const offending = allows
+      .filter((found) => !rootStatements.includes(found))
+      .flatMap(({ owner, path, statement }) => [
+        ...actionStrings(statement.Action)
+          .filter((action) => action.includes('*'))
+          .map((action) => `${owner} ${path}: Action ${action}`),
+        ...(statement.NotAction === undefined ? [] : [`${owner} ${path}: NotAction`]),
+      ]);
     expect(offending).toEqual([]);
+    expect(rootStatements.map(({ ownerType, statement }) => [ownerType, statement.Action])).toEqual([['AWS::KMS::Key', 'kms:*']]);
     // Lambda permissions carry a single action outside any policy document.
     for (const [logicalId, permission] of resourcesOfType(template, 'AWS::Lambda::Permission')) {
       expect(actionStrings(permission.Properties?.Action).join(' '), logicalId).not.toContain('*');
     }
   });
 
-  it('leaves out only the framework deployment bucket policy, which denies and never allows', () => {
-    const framework = allPolicyStatements(template).filter(({ owner }) => owner === FRAMEWORK_OWNED);
-    for (const { statement } of framework) {
-      expect(statement.Effect).toBe('Deny');
-      expect(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']).toBe(false);
+  it('every Deny is a guardrail: TLS-only (s3:* on a bucket, sns:Publish on the topic) or the key-deletion guard', () => {
+    const denies = allPolicyStatements(template).filter(({ statement }) => statement.Effect === 'Deny');
+    expect(denies.length).toBeGreaterThanOrEqual(3);
+    for (const { owner, ownerType, statement } of denies) {
+      if (ownerType === 'AWS::S3::BucketPolicy' || ownerType === 'AWS::SNS::TopicPolicy') {
+        expect(statement.Action, owner).toBe(ownerType === 'AWS::S3::BucketPolicy' ? 's3:*' : 'sns:Publish');
+        expect([false, 'false'], owner).toContain(objectAt(statement.Condition, 'Bool')['aws:SecureTransport']);
+      } else {
+        expect([ownerType, statement.Action]).toEqual(['AWS::KMS::Key', 'kms:ScheduleKeyDeletion']);
+      }
     }
   });
 
@@ -323,7 +432,7 @@ describe('IAM', () => {
     expect(template.Outputs.ProjectName?.Value).toBe(`pneumo-${STAGE}`);
   });
 
-  it('classify role: writes only the results table and reads only the two tables', () => {
+  it('classify role: writes only the results table and the `active` registry item, reads only the two tables', () => {
     const results = `\${${outputTarget(template, 'ResultsTableName')}.Arn}`;
     const registry = `\${${outputTarget(template, 'RegistryTableName')}.Arn}`;
     const dynamodb = statementsWithActionPrefix(classifyRoleStatements(), 'dynamodb:');
@@ -331,8 +440,17 @@ describe('IAM', () => {
       actionStrings(statement.Action).flatMap((action) => renderedResources(statement).map((arn) => `${action} ${arn}`)),
     );
     expect(granted.sort()).toEqual(
-      [`dynamodb:GetItem ${results}`, `dynamodb:PutItem ${results}`, `dynamodb:GetItem ${registry}`].sort(),
+      [`dynamodb:GetItem ${results}`, `dynamodb:PutItem ${results}`, `dynamodb:GetItem ${registry}`, `dynamodb:UpdateItem ${registry}`].sort(),
     );
+    // The serving marks (on-demand start request, last use) go to the `active` item and nowhere else.
+    const update = only(dynamodb.filter(({ statement }) => actionStrings(statement.Action).includes('dynamodb:UpdateItem')));
+    expect(update.statement.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['active'] } });
+  });
+
+  it('classify role: may start exactly the start-model machine, nothing else of Step Functions', () => {
+    const { statement } = only(statementsWithActionPrefix(classifyRoleStatements(), 'states:'));
+    expect(actionStrings(statement.Action)).toEqual(['states:StartExecution']);
+    expect(statement.Resource).toEqual({ Ref: 'StartModelStateMachine' });
   });
 
   it('classify role: writes its own log streams, sends to the dead-letter queue, uses the key only through S3, SQS and DynamoDB', () => {
@@ -381,11 +499,244 @@ describe('state machines', () => {
 
   it('schedules the daily stop and the optional daily start, each switchable per stage', () => {
     const schedules = Object.fromEntries(resourcesOfType(template, 'AWS::Scheduler::Schedule'));
-    expect(Object.keys(schedules).sort()).toEqual(['StartModelSchedule', 'StopModelSchedule']);
+    expect(Object.keys(schedules).sort()).toEqual(['GaugesSchedule', 'ServingCheckSchedule', 'StartModelSchedule', 'StopModelSchedule']);
     expect(schedules.StopModelSchedule?.Condition).toBe('StopScheduleEnabled');
     expect(schedules.StartModelSchedule?.Condition).toBe('StartScheduleEnabled');
     expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StopModelStateMachine' });
     expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Arn).toEqual({ Ref: 'StartModelStateMachine' });
+    // Each run says why it started or stopped the model.
+    expect(objectAt(schedules.StopModelSchedule?.Properties, 'Target').Input).toBe('{"reason":"schedule"}');
+    expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Input).toBe('{"reason":"schedule"}');
+  });
+
+  it('runs the serving check every minute on the serving-check function, whose role reaches only the active item, the status index and the two machines', () => {
+    const schedule = resource(template, 'ServingCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(schedule.ScheduleExpression).toBe('rate(1 minute)');
+    expect(objectAt(schedule, 'Target').Arn).toEqual({ 'Fn::GetAtt': ['ServingCheckLambdaFunction', 'Arn'] });
+    const fn = resource(template, 'ServingCheckLambdaFunction', 'AWS::Lambda::Function').Properties;
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['ServingCheckRole', 'Arn'] });
+    const statements = allPolicyStatements(template).filter((found) => found.owner === 'ServingCheckRole' && found.path.startsWith('Policies'));
+    const granted = statements.map(({ statement }) => `${render(statement.Sid)} ${actionStrings(statement.Action).join(',')} ${renderedResources(statement).join(',')}`);
+    expect(granted).toEqual([
+      'WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${ServingCheckLogGroup.Arn}',
+      'ServingStateOfActiveModel dynamodb:GetItem,dynamodb:UpdateItem ${RegistryTable.Arn}',
+      'FindWaitingImages dynamodb:Query ${ResultsTable.Arn}/index/byStatus',
+      'StartAndStopModel states:StartExecution ${StartModelStateMachine},${StopModelStateMachine}',
+      'UseDataKeyThroughServices kms:Decrypt,kms:GenerateDataKey ${EncryptionKey.Arn}',
+    ]);
+  });
+});
+
+describe('alarms', () => {
+  const TOPIC = 'AlarmTopic';
+  function alarm(logicalId: string): JsonObject {
+    return resource(template, logicalId, 'AWS::CloudWatch::Alarm').Properties;
+  }
+  /** The metrics of a metric-math alarm by id. */
+  function metricsOf(logicalId: string): Record<string, JsonObject> {
+    return Object.fromEntries(asArray(alarm(logicalId).Metrics).map((m) => [render(objectAt(m).Id), objectAt(m)]));
+  }
+  function stat(metric: JsonObject | undefined): JsonObject {
+    return objectAt(metric, 'MetricStat');
+  }
+
+  it('one topic per stage, encrypted with the stack key; e-mail subscription only when alarmEmail is set', () => {
+    const topic = resource(template, TOPIC, 'AWS::SNS::Topic').Properties;
+    expect(topic.TopicName).toBe(`pneumo-${STAGE}-alarms`);
+    expect(topic.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [stackKey(), 'Arn'] });
+    expect(resourcesOfType(template, 'AWS::SNS::Topic')).toHaveLength(1);
+    const subscription = resource(template, 'AlarmEmailSubscription', 'AWS::SNS::Subscription');
+    expect(subscription.Condition).toBe('AlarmEmailGiven');
+    expect(template.Conditions?.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['email-', 'email-'] }] });
+    expect(retaining.Conditions?.AlarmEmailGiven).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['email-operators@example.org', 'email-'] }] });
+    expect(resource(retaining, 'AlarmEmailSubscription', 'AWS::SNS::Subscription').Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'operators@example.org',
+      TopicArn: { Ref: TOPIC },
+    });
+  });
+
+  it('the topic policy lets this stage\'s alarms and the retrain rule publish, and nothing else', () => {
+    const statements = allPolicyStatements(template).filter(({ ownerType }) => ownerType === 'AWS::SNS::TopicPolicy').map(({ statement }) => statement);
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allows.map((statement) => [render(objectAt(statement.Principal).Service), statement.Action, render(statement.Resource)])).toEqual([
+      ['cloudwatch.amazonaws.com', 'sns:Publish', `\${${TOPIC}}`],
+      ['events.amazonaws.com', 'sns:Publish', `\${${TOPIC}}`],
+    ]);
+    expect(render(objectAt(allows[0]?.Condition, 'ArnLike')['aws:SourceArn'])).toBe(`arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:pneumo-${STAGE}-*`);
+    expect(render(objectAt(allows[1]?.Condition, 'ArnEquals')['aws:SourceArn'])).toBe('${RetrainProblemRule.Arn}');
+    // Every alarm's name falls under the CloudWatch statement's pattern.
+    for (const [logicalId, found] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
+      expect(render(found.Properties?.AlarmName), logicalId).toMatch(new RegExp(`^pneumo-${STAGE}-`));
+    }
+  });
+
+  it('the key policy lets CloudWatch and EventBridge use the key for this topic only (what an encrypted topic needs)', () => {
+    const key = asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((x) => objectAt(x));
+    const publishers = key.find((statement) => statement.Sid === 'AlarmPublishersUseAlarmTopic');
+    expect(publishers?.Effect).toBe('Allow');
+    expect(asArray(objectAt(publishers?.Principal).Service).map(render).sort()).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+    expect(actionStrings(publishers?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const topicArn = render(objectAt(publishers?.Condition, 'StringEquals')['kms:EncryptionContext:aws:sns:topicArn']);
+    expect(topicArn).toBe(`arn:\${AWS::Partition}:sns:\${AWS::Region}:\${AWS::AccountId}:pneumo-${STAGE}-alarms`);
+    expect(topicArn.endsWith(`:${render(resource(template, TOPIC, 'AWS::SNS::Topic').Properties.TopicName)}`)).toBe(true);
+  });
+
+  it.each([
+    ['DeadLetterQueueAlarm', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 'QueueName', '${ClassifyDeadLetterQueue.QueueName}', 'notBreaching'],
+    ['ClassifyErrorsAlarm', 'AWS/Lambda', 'Errors', 'Sum', 'FunctionName', '${ClassifyLambdaFunction}', 'notBreaching'],
+    ['ClassifyThrottlesAlarm', 'AWS/Lambda', 'Throttles', 'Sum', 'FunctionName', '${ClassifyLambdaFunction}', 'notBreaching'],
+    ['ServingTooLongAlarm', 'Pneumo', 'BillingInferenceUnits', 'Minimum', 'service', 'gauges', 'breaching'],
+  ])('%s: %s %s (%s) by %s, above its threshold', (logicalId, namespace, metric, statistic, dimension, value, missing) => {
+    const properties = alarm(logicalId);
+    expect(properties).toMatchObject({ Namespace: namespace, MetricName: metric, Statistic: statistic, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: missing });
+    expect(asArray(properties.Dimensions).map((d) => [objectAt(d).Name, render(objectAt(d).Value)])).toEqual([[dimension, value]]);
+  });
+
+  it('thresholds and periods are the stage parameters\' defaults', () => {
+    expect([alarm('DeadLetterQueueAlarm').Threshold, alarm('DeadLetterQueueAlarm').Period]).toEqual([0, 300]);
+    expect([alarm('ClassifyErrorsAlarm').Threshold, alarm('ClassifyErrorsAlarm').Period]).toEqual([0, 300]);
+    expect([alarm('ClassifyThrottlesAlarm').Threshold, alarm('ClassifyThrottlesAlarm').Period]).toEqual([0, 300]);
+    // maxServingHours hours in a row of an hourly minimum above 0 units.
+    expect(alarm('ServingTooLongAlarm')).toMatchObject({ Period: 3600, EvaluationPeriods: 13, DatapointsToAlarm: 13, Threshold: 0 });
+  });
+
+  it('PENDING too long: the oldest PENDING age in minutes above maxPendingMinutes; a silent gauge alarms too', () => {
+    const properties = alarm('PendingTooLongAlarm');
+    expect(properties).toMatchObject({ Threshold: 60, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching', EvaluationPeriods: 1 });
+    const metrics = metricsOf('PendingTooLongAlarm');
+    expect(metrics.minutes).toMatchObject({ Expression: 'age / 60', ReturnData: true });
+    expect(stat(metrics.age)).toEqual({
+      Stat: 'Maximum',
+      Period: 300,
+      Metric: { Namespace: 'Pneumo', MetricName: 'OldestPendingAgeSeconds', Dimensions: [{ Name: 'service', Value: 'gauges' }] },
+    });
+  });
+
+  it('NEEDS_REVIEW share over a day: review / labelled of classify and re-drive, both labels, once enough images', () => {
+    const properties = alarm('ReviewShareAlarm');
+    expect(properties).toMatchObject({ Threshold: 0.3, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    const metrics = metricsOf('ReviewShareAlarm');
+    const series = Object.values(metrics).filter((metric) => metric.MetricStat !== undefined);
+    const described = series.map((metric) => {
+      const { Metric, Stat, Period } = stat(metric);
+      const dims = Object.fromEntries(asArray(objectAt(Metric).Dimensions).map((d) => [render(objectAt(d).Name), render(objectAt(d).Value)]));
+      return `${render(objectAt(Metric).MetricName)} ${dims.service ?? ''} ${dims.label ?? ''} ${render(Stat)} ${render(Period)}`;
+    });
+    expect(described.sort()).toEqual(
+      ['Classified', 'NeedsReview'].flatMap((name) => ['classify', 'redrive'].flatMap((service) => ['NORMAL', 'PNEUMONIA'].map((label) => `${name} ${service} ${label} Sum 86400`))).sort(),
+    );
+    const expression = render(metrics.share?.Expression);
+    const reviewIds = Object.entries(metrics).filter(([, m]) => m.MetricStat !== undefined && objectAt(stat(m), 'Metric').MetricName === 'NeedsReview').map(([id]) => id);
+    expect(expression).toMatch(/^IF\(\(.+\) >= 20, \(.+\) \/ \(.+\), 0\)$/);
+    for (const id of reviewIds) expect(expression).toContain(`FILL(${id},0)`);
+    expect(metrics.share?.ReturnData).toBe(true);
+  });
+
+  it.each([
+    ['TrainAndDeployExecutionsAlarm', 'TrainAndDeployStateMachine'],
+    ['StartModelExecutionsAlarm', 'StartModelStateMachine'],
+    ['StopModelExecutionsAlarm', 'StopModelStateMachine'],
+  ])('%s: failed + timed-out executions of %s', (logicalId, machine) => {
+    const metrics = metricsOf(logicalId);
+    expect(metrics.problems).toMatchObject({ Expression: 'FILL(failed,0) + FILL(timedOut,0)', ReturnData: true });
+    for (const [id, name] of [['failed', 'ExecutionsFailed'], ['timedOut', 'ExecutionsTimedOut']] as const) {
+      expect(stat(metrics[id])).toEqual({ Stat: 'Sum', Period: 300, Metric: { Namespace: 'AWS/States', MetricName: name, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }] } });
+    }
+    expect(alarm(logicalId)).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+  });
+
+  it('every alarm notifies the topic on ALARM and on OK', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBe(9);
+    for (const [logicalId, found] of alarms) {
+      expect(found.Properties?.AlarmActions, logicalId).toEqual([{ Ref: TOPIC }]);
+      expect(found.Properties?.OKActions, logicalId).toEqual([{ Ref: TOPIC }]);
+      expect(render(found.Properties?.AlarmDescription), logicalId).toContain('Runbook');
+    }
+  });
+
+  it('the gauges the PENDING and serving alarms watch are published every 5 minutes by a function with read-only access', () => {
+    const schedule = resource(template, 'GaugesSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(schedule.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(objectAt(schedule, 'Target').Arn).toEqual({ 'Fn::GetAtt': ['GaugesLambdaFunction', 'Arn'] });
+    const granted = allPolicyStatements(template)
+      .filter(({ owner, path }) => owner === 'GaugesRole' && path.startsWith('Policies'))
+      .flatMap(({ statement }) => actionStrings(statement.Action));
+    expect(granted.sort()).toEqual(['dynamodb:Query', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rekognition:DescribeProjectVersions', 'rekognition:DescribeProjects']);
+  });
+
+  it('a dashboard shows status per hour, latency p50/p95, errors, DLQ depth, PENDING backlog, serving units and the alarms', () => {
+    const body = render(resource(template, 'Dashboard', 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+    const widgets = (JSON.parse(body) as { widgets: { properties: { title: string } }[] }).widgets.map((widget) => widget.properties.title);
+    expect(widgets).toEqual([
+      'Images by status per hour',
+      'classify latency (ms)',
+      'classify errors and throttles',
+      'Dead-letter queue depth',
+      'PENDING backlog',
+      'Model serving: billing inference units',
+      'Retrain and serving runs',
+      'Alarms',
+    ]);
+    expect(body).toContain('"stat":"p95"');
+    for (const [logicalId] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) expect(body).toContain(`\${${logicalId}.Arn}`);
+  });
+});
+
+describe('result events', () => {
+  it('the stage bus is encrypted with the stack key, and EventBridge may use the key for that bus only', () => {
+    const bus = resource(template, 'EventBus', 'AWS::Events::EventBus').Properties;
+    expect(bus).toMatchObject({ Name: `pneumo-${STAGE}-events`, KmsKeyIdentifier: { 'Fn::GetAtt': [stackKey(), 'Arn'] } });
+    const key = asArray(objectAt(resource(template, stackKey(), 'AWS::KMS::Key').Properties, 'KeyPolicy').Statement).map((x) => objectAt(x));
+    const events = key.find((statement) => statement.Sid === 'EventBridgeEncryptsEventBus');
+    expect(actionStrings(events?.Action).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey']);
+    expect(render(objectAt(events?.Condition, 'StringEquals')['aws:SourceArn'])).toBe(`arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/pneumo-${STAGE}-events`);
+  });
+
+  it('the results table streams its new rows to two pipes that put them on the bus, dead letters to a queue', () => {
+    const table = resource(template, 'ResultsTable', 'AWS::DynamoDB::Table').Properties;
+    expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    const pipes = resourcesOfType(template, 'AWS::Pipes::Pipe');
+    expect(pipes.map(([id]) => id).sort()).toEqual(['LabelledResultEventsPipe', 'UnlabelledResultEventsPipe']);
+    const patterns = pipes.map(([, pipe]) => {
+      const properties = objectAt(pipe.Properties);
+      expect(properties.Source).toEqual({ 'Fn::GetAtt': ['ResultsTable', 'StreamArn'] });
+      expect(properties.Target).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
+      expect(render(properties.RoleArn)).toBe('${ResultEventsPipeRole.Arn}');
+      const source = objectAt(properties, 'SourceParameters', 'DynamoDBStreamParameters');
+      expect(source.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } });
+      const template_ = render(objectAt(properties, 'TargetParameters').InputTemplate);
+      // No image bytes or patient attributes: the template names exactly the documented fields.
+      expect(Object.keys(JSON.parse(template_.replace(/"<[^>]+>"/g, '"x"')) as object).sort()).toEqual(['confidence', 'key', 'label', 'modelVersion', 'processedAt', 'status']);
+      return asArray(objectAt(properties, 'SourceParameters', 'FilterCriteria').Filters).map((f) => render(objectAt(f).Pattern));
+    });
+    // Together the two filters cover every row exactly once: with a label and without.
+    expect(patterns.flat().sort()).toEqual([
+      '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"label":{"S":[{"exists":false}]}}}}',
+      '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"label":{"S":[{"exists":true}]}}}}',
+    ]);
+  });
+
+  it('the pipe role reads only the stream and puts only on the bus; record-outcome may put retrain events', () => {
+    const pipe = allPolicyStatements(template).filter(({ owner, path }) => owner === 'ResultEventsPipeRole' && path.startsWith('Policies'));
+    const byAction = Object.fromEntries(pipe.flatMap(({ statement }) => actionStrings(statement.Action).map((action) => [action, asArray(statement.Resource).map(render)])));
+    expect(byAction['dynamodb:GetRecords']).toEqual(['${ResultsTable.StreamArn}']);
+    expect(byAction['events:PutEvents']).toEqual(['${EventBus.Arn}']);
+    expect(byAction['sqs:SendMessage']).toEqual(['${EventsDeadLetterQueue.Arn}']);
+    expect(Object.keys(byAction)).not.toContain('dynamodb:PutItem');
+    const outcome = allPolicyStatements(template).filter(({ owner }) => owner === 'RecordOutcomeRole');
+    expect(outcome.filter(({ statement }) => actionStrings(statement.Action).includes('events:PutEvents')).map(({ statement }) => render(statement.Resource))).toEqual(['${EventBus.Arn}']);
+    const env = objectAt(resource(template, 'RecordOutcomeLambdaFunction', 'AWS::Lambda::Function').Properties, 'Environment', 'Variables');
+    expect(env).toMatchObject({ EVENT_BUS_NAME: { Ref: 'EventBus' }, RETRAIN_EVENT_SOURCE: 'pneumo.training' });
+  });
+
+  it('failed and rejected retrains also reach the alarm topic through a rule on the bus', () => {
+    const rule = resource(template, 'RetrainProblemRule', 'AWS::Events::Rule').Properties;
+    expect(rule.EventBusName).toEqual({ Ref: 'EventBus' });
+    expect(rule.EventPattern).toEqual({ source: ['pneumo.training'], 'detail-type': ['Retrain Finished'], detail: { outcome: ['FAILED', 'REJECTED'] } });
+    expect(asArray(rule.Targets).map((target) => objectAt(target).Arn)).toEqual([{ Ref: 'AlarmTopic' }]);
   });
 });
 
@@ -457,7 +808,7 @@ describe('classify artifact', () => {
       execFile(
         process.execPath,
         ['--enable-source-maps', '--input-type=module', '-e', script],
-        { env: { PATH: process.env.PATH, RESULTS_TABLE: 'results', REGISTRY_TABLE: 'registry', AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, timeout: 30_000 },
+        { env: { PATH: process.env.PATH, RESULTS_TABLE: 'results', REGISTRY_TABLE: 'registry', START_MODEL_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:000000000000:stateMachine:start', AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, timeout: 30_000 },
         (error, stdout, stderr) => {
           if (error) fail(new Error(`${error.message}\n${stderr}`));
           else done(stdout.trim());

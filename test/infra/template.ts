@@ -21,10 +21,13 @@ export interface CfnResource {
   readonly Properties?: JsonObject;
   readonly DependsOn?: string | string[];
   readonly Condition?: string;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
 }
 
 export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
+  readonly Conditions?: Record<string, Json>;
   readonly Outputs: Record<string, { readonly Value: Json; readonly Description?: string }>;
 }
 

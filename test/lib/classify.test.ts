@@ -256,6 +256,30 @@ describe('classifyObject: no model to ask', () => {
     expect(rekognitionMock.calls()).toHaveLength(0);
   });
 
+  it('tells the serving logic after the row is stored: a PENDING row asks for a start, an answer records use, a kept row nothing', async () => {
+    const seen: { status: string; stored: boolean }[] = [];
+    const serving = {
+      afterStore: (row: ResultRow): Promise<void> => {
+        // The row is in the table before the start is asked for, so the start's re-drive finds it.
+        seen.push({ status: row.status, stored: savedRows().some((saved) => saved.imageKey === row.imageKey && saved.status === row.status) });
+        return Promise.resolve();
+      },
+    };
+    ddbMock.on(GetCommand, { TableName: REGISTRY_TABLE }).resolves({ Item: activeItem({ state: 'STOPPED' }) });
+    serve('normal-1.jpeg');
+    await classifyObject({ ...deps, serving }, inboxEvent());
+    ddbMock.on(GetCommand, { TableName: REGISTRY_TABLE }).resolves({ Item: activeItem() });
+    rekognitionMock.on(DetectCustomLabelsCommand).resolves(labels(97, 3));
+    serveObjects(s3Mock, { 'inbox/other.jpeg': { bytes: fixtureImage('normal-1.jpeg'), versionId: 'v1' }, 'inbox/third.jpeg': { bytes: fixtureImage('normal-1.jpeg'), versionId: 'v1' } });
+    await classifyObject({ ...deps, serving }, inboxEvent({ key: 'inbox/other.jpeg' }));
+    ddbMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'newer', $metadata: {} }));
+    await classifyObject({ ...deps, serving }, inboxEvent({ key: 'inbox/third.jpeg' }));
+    expect(seen).toEqual([
+      { status: 'PENDING', stored: true },
+      { status: 'CLASSIFIED', stored: true },
+    ]);
+  });
+
   it('waits as PENDING model-not-running when the service says the model is not ready', async () => {
     serve('normal-1.jpeg');
     rekognitionMock.on(DetectCustomLabelsCommand).rejects(new ResourceNotReadyException({ message: 'not running', $metadata: {} }));

@@ -16,12 +16,12 @@ import type { TestStack } from '../fixtures/local-stack.js';
  * settled, which is what a kill between the PUT's answer and the handler leaves behind.
  */
 
-let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number };
+let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number; events: number };
 let running: TestStack[] = [];
 const dataDirs: string[] = [];
 
 beforeAll(async () => {
-  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort() };
+  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort(), events: await freePort() };
 });
 
 afterEach(async () => {

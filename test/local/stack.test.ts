@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -112,6 +113,18 @@ describe('local stack: S3 upload → classify handler → results table', () => 
     void invoker.submit(event(newest));
     await stack.idle();
     expect(await row(key)).toMatchObject({ status: 'PENDING', sequencer: normalizeSequencer(newest) });
+  });
+
+  it('puts every stored result on the local bus as the deployed pipes would, without image bytes', async () => {
+    const events = (await readFile(stack.names.eventsFile, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source: string; 'detail-type': string; detail: Record<string, unknown> });
+    const results = events.filter((event) => event.source === 'pneumo.results' && event['detail-type'] === 'Result Stored');
+    expect(results.map((event) => event.detail)).toEqual(
+      expect.arrayContaining([
+        { key: 'inbox/ward 3/a+b.jpeg', status: 'PENDING', label: null, confidence: null, modelVersion: null, processedAt: expect.any(String) as unknown },
+        { key: 'inbox/notes.jpg', status: 'REJECTED', label: null, confidence: null, modelVersion: null, processedAt: expect.any(String) as unknown },
+      ]),
+    );
+    for (const event of results) expect(Object.keys(event.detail).sort()).toEqual(['confidence', 'key', 'label', 'modelVersion', 'processedAt', 'status']);
   });
 
   it('dead-letters nothing for these uploads', () => {

@@ -38,7 +38,8 @@ beforeAll(async () => {
     template: await localTemplate(inject('localPackageDir')),
     ports: { dynamodb: dynamodbPort },
     // The functions reach DynamoDB through the proxy; the test's own client goes straight to dynalite.
-    environment: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${proxy.port}` },
+    // The stop-mid-burst case follows the manual start path; on-demand start is covered by test/local/serving.test.ts.
+    environment: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${proxy.port}`, ON_DEMAND_START: 'false' },
     rekognition: { hold: (point) => (point.at === 'call' && point.operation === 'DetectCustomLabels' ? detectHold?.enter() : undefined) },
   });
   // The initialize step runs once per call, the deserialize step once per attempt (inside the retry middleware).

@@ -32,7 +32,7 @@ const KILL_AFTER_UPLOADS = 150;
 
 let dataDir: string;
 let templatePath: string;
-let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number };
+let ports: { s3: number; dynamodb: number; sfn: number; rekognition: number; events: number };
 let harness: Harness | undefined;
 const tally = new FamilyTally('process kill and restart');
 
@@ -40,7 +40,7 @@ async function start(): Promise<Harness> {
   return startHarness({
     template: await localTemplate(inject('localPackageDir')),
     dataDir,
-    ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn },
+    ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn, events: ports.events },
     rekognition: { port: ports.rekognition },
   });
 }
@@ -49,7 +49,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'pneumo-kill-'));
   templatePath = join(inject('localPackageDir'), 'cloudformation-template-update-stack.json');
   // Fixed ports: the restarted stack is reached at the same addresses, like a restarted `npm start`.
-  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort() };
+  ports = { s3: await freePort(), dynamodb: await freePort(), sfn: await freePort(), rekognition: await freePort(), events: await freePort() };
   const first = await start();
   await deployModel(first);
   await first.put('inbox/before-kill/a.jpeg', fixtureImage('normal-1.jpeg'));
@@ -200,17 +200,17 @@ describe('process killed mid-batch and restarted', () => {
     // A PUT the client saw succeed is stored whole.
     expect(keys.filter((key) => confirmed.has(key) && state.get(key) !== 'whole')).toEqual([]);
     const stored = keys.filter((key) => state.get(key) === 'whole');
-    // s3rver writes an object's data, checksum and metadata files one after the other; the restart removed what
-    // a kill cut between them (src/local/s3-repair.ts), so nothing reads torn and the prefix lists again.
+    // The local S3 answers a PUT only once its bytes and its log line are on disk; the restart removed what a kill
+    // cut short before that (src/local/s3/catalog.ts), so nothing reads torn and the prefix lists again.
     expect(keys.filter((key) => state.get(key)?.startsWith('torn')).map((key) => `${key}: ${state.get(key) ?? ''}`)).toEqual([]);
-    // Whatever the S3 underneath removed at start (s3rver: a write the kill cut short) was never acknowledged.
+    // Whatever the S3 underneath removed at start (an upload the kill cut short) was never acknowledged.
     const removedKeys = removedAtStart.map((warning) => /^removed s3:\/\/[^/]+\/(.+?), /.exec(warning)?.[1] ?? warning);
     expect(removedKeys.filter((key) => confirmed.has(key) || !key.startsWith(PREFIX))).toEqual([]);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: PREFIX }));
     expect(listed.KeyCount).toBe(stored.length);
 
     // What the kill lost: an acknowledged upload with no row and no dead letter. An object stored whole whose PUT
-    // was never acknowledged may lack its notification (the kill fell between s3rver's write and its event);
+    // was never acknowledged may lack its notification (the kill fell between the local S3's write and its event);
     // its client never saw success and sends it again, as with S3.
     const deadLettered = new Set((await stack.deadLetters()).flatMap(deadLetterKeys));
     const answered = stored.filter((key) => ANSWERED.includes(rows.get(key)?.status ?? ''));

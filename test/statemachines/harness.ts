@@ -8,6 +8,7 @@ import { redriveFunction } from '../../src/lib/functions/redrive.js';
 import { evaluateFunction, planStartFunction, prepareDatasetFunction, promoteFunction, recordOutcomeFunction } from '../../src/lib/functions/training.js';
 import type { ResultsIndex } from '../../src/lib/tables/results.js';
 import { TrainingRegistry } from '../../src/lib/training/registry.js';
+import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -105,8 +106,8 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
     functions: {
       [fn('PrepareDatasetFunctionArn')]: prepareDatasetFunction(runtime('prepare-dataset'), loadTrainingConfig(env), { clock }),
       [fn('EvaluateFunctionArn')]: evaluateFunction(runtime('evaluate'), registryConfig, { clock }),
-      [fn('RecordOutcomeFunctionArn')]: recordOutcomeFunction(runtime('record-outcome'), registryConfig, { clock }),
-      [fn('PlanStartFunctionArn')]: planStartFunction(runtime('plan-start'), loadStartConfig(env)),
+      [fn('RecordOutcomeFunctionArn')]: recordOutcomeFunction(runtime('record-outcome'), registryConfig, DEFAULT_POLICY, { clock }),
+      [fn('PlanStartFunctionArn')]: planStartFunction(runtime('plan-start'), loadStartConfig(env), DEFAULT_POLICY, { clock }),
       [fn('PromoteFunctionArn')]: promoteFunction(runtime('promote'), registryConfig, { clock }),
       [fn('RedriveFunctionArn')]: redriveFunction(runtime('redrive'), loadRedriveConfig(env), { clock }),
     },

@@ -343,6 +343,8 @@ describe('stop-model', () => {
           outcome: 'STOPPED',
           executionArn: execution.executionArn,
           stopped: [[], [none('v-a', 'STOPPED'), none('v-b', 'TRAINING_FAILED')], [live, none('v-c', 'TRAINING_COMPLETED')], [none('v-d', 'STOPPED')]],
+          // The execution's input, for why it stopped.
+          input: {},
         },
       ]);
       // … and the run ends with them as one list.

@@ -1,6 +1,6 @@
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { estimateMonthlyCost, parseServingSchedule } from '../../lib/cost.js';
 import type { CostEstimate } from '../../lib/cost.js';
 import { ACTIVE_MODEL_ID, TRAINING_LOCK_ID } from '../../lib/tables/registry.js';
@@ -9,9 +9,11 @@ import { EXIT, OperationFailedError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { Format } from '../format.js';
 import { decimal, duration, printJson, printLines, renderCsv, renderTable } from '../format.js';
-import { consoleLink, followExecution } from '../follow.js';
+import { consoleLink, currentState, followExecution } from '../follow.js';
 import { gateOf, getRegistryItem, listVersionItems, num, str } from '../registry-view.js';
 import type { Item } from '../registry-view.js';
+import { servingView } from '../serving-view.js';
+import type { ServingView } from '../serving-view.js';
 import { stateMachineArn } from '../target.js';
 
 export interface ServingCost {
@@ -58,13 +60,31 @@ export interface VersionView {
 export interface ModelStatus {
   readonly active: ActiveView | null;
   /** The retrain holding the training lock, if one runs (or died without releasing it; the lock then expires). */
-  readonly training: { readonly versionName: string; readonly executionArn: string | null; readonly acquiredAt: string | null; readonly expiresAt: string | null } | null;
+  readonly training: {
+    readonly versionName: string;
+    readonly executionArn: string | null;
+    readonly acquiredAt: string | null;
+    readonly expiresAt: string | null;
+    /** The execution's status and the state it is in, as Step Functions reports them (null when it cannot be asked). */
+    readonly executionStatus: string | null;
+    readonly state: string | null;
+  } | null;
   readonly versions: readonly VersionView[];
   /** Monthly inference cost, always-on vs the stage's serving window, at the given price. */
   readonly monthlyCost: CostEstimate | null;
+  /** Why the model started and stopped, the stage's serving policy, and its cost on the stage's recent traffic. */
+  readonly serving: ServingView;
   /** Why part of the picture is missing (e.g. the service could not be asked). */
   readonly notes: readonly string[];
 }
+
+/** How the serving projection replays the stage's traffic. */
+export interface ProjectionOptions {
+  readonly windowDays: number;
+  readonly startLatencyMinutes: number;
+}
+
+const DEFAULT_PROJECTION: ProjectionOptions = { windowDays: 7, startLatencyMinutes: 10 };
 
 function monthlyCost(schedule: unknown, price: number, notes: string[]): CostEstimate | null {
   if (schedule === undefined) {
@@ -140,7 +160,21 @@ async function serviceVersions(ctx: CommandContext, notes: string[]): Promise<Ma
   }
 }
 
-export async function modelStatusData(ctx: CommandContext, price: number): Promise<ModelStatus> {
+/** Where the retrain holding the lock is; a lock whose execution ended is stale (it is released when it expires). */
+async function retrainRun(ctx: CommandContext, executionArn: string, expiresAt: string | undefined, notes: string[]): Promise<{ status: string | undefined; state: string | undefined } | undefined> {
+  try {
+    const [described, state] = await Promise.all([ctx.target.clients.sfn.send(new DescribeExecutionCommand({ executionArn })), currentState(ctx, executionArn)]);
+    if (described.status !== 'RUNNING') {
+      notes.push(`the training lock belongs to ${executionArn}, which is ${String(described.status)}${described.error ? ` (${described.error})` : ''}: no retrain can start until it expires at ${expiresAt ?? '?'}`);
+    }
+    return { status: described.status, state };
+  } catch (error) {
+    notes.push(`could not ask Step Functions about the retrain ${executionArn} (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`);
+    return undefined;
+  }
+}
+
+export async function modelStatusData(ctx: CommandContext, price: number, projection: ProjectionOptions = DEFAULT_PROJECTION): Promise<ModelStatus> {
   const notes: string[] = [];
   const [active, lock, items, service] = await Promise.all([
     getRegistryItem(ctx.target, ACTIVE_MODEL_ID),
@@ -149,8 +183,17 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
     serviceVersions(ctx, notes),
   ]);
   const lockedVersion = str(lock, 'versionName');
+  const lockArn = str(lock, 'executionArn');
+  const run = lockedVersion && lockArn ? await retrainRun(ctx, lockArn, str(lock, 'expiresAt'), notes) : undefined;
   const training = lockedVersion
-    ? { versionName: lockedVersion, executionArn: str(lock, 'executionArn') ?? null, acquiredAt: str(lock, 'acquiredAt') ?? null, expiresAt: str(lock, 'expiresAt') ?? null }
+    ? {
+        versionName: lockedVersion,
+        executionArn: lockArn ?? null,
+        acquiredAt: str(lock, 'acquiredAt') ?? null,
+        expiresAt: str(lock, 'expiresAt') ?? null,
+        executionStatus: run?.status ?? null,
+        state: run?.state ?? null,
+      }
     : null;
   const activeName = str(active, 'versionName');
   const byName = new Map<string, Item>(items.flatMap((item) => (typeof item.versionName === 'string' ? [[item.versionName, item]] : [])));
@@ -194,7 +237,11 @@ export async function modelStatusData(ctx: CommandContext, price: number): Promi
         cost: servingCost(active, ctx.now(), price),
       }
     : null;
-  return { active: activeView, training, versions, monthlyCost: monthlyCost(ctx.target.names.servingSchedule, price, notes), notes };
+  const cost = monthlyCost(ctx.target.names.servingSchedule, price, notes);
+  const serving = await servingView(ctx.target, active, cost?.schedule ?? null, { now: ctx.now(), price, ...projection });
+  if (serving.units && !serving.units.fits) notes.push(`inference units do not fit classify: ${serving.units.rule}; a start with these units is refused`);
+  if (cost && !cost.schedule.serving) notes.push('the stack does not describe its serving policy (deployed before on-demand serving): no projection');
+  return { active: activeView, training, versions, monthlyCost: cost, serving, notes };
 }
 
 function usd(value: number): string {
@@ -208,8 +255,11 @@ function costLine(cost: ServingCost): string {
 }
 
 /** `pneumo model status`. */
-export async function modelStatus(ctx: CommandContext, options: { readonly price: number; readonly format: Format }): Promise<ExitCode> {
-  const status = await modelStatusData(ctx, options.price);
+export async function modelStatus(ctx: CommandContext, options: { readonly price: number; readonly format: Format; readonly startLatencyMinutes?: number; readonly days?: number }): Promise<ExitCode> {
+  const status = await modelStatusData(ctx, options.price, {
+    windowDays: options.days ?? DEFAULT_PROJECTION.windowDays,
+    startLatencyMinutes: options.startLatencyMinutes ?? DEFAULT_PROJECTION.startLatencyMinutes,
+  });
   for (const note of status.notes) ctx.io.err(`note: ${note}`);
   if (options.format === 'json') {
     printJson(ctx.io, status);
@@ -250,11 +300,13 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
       `running since  ${active.state === 'STOPPED' ? `- (stopped ${active.stoppedAt ?? '?'})` : `${active.startedAt ?? active.promotedAt ?? '?'}${active.cost ? ` (${duration(active.cost.hours * 3_600_000)})` : ''}`}`,
       `promoted       ${active.promotedAt ?? '-'}`,
       `serving cost   ${active.cost ? costLine(active.cost) : '-'}`,
+      ...servingLines(status.serving),
     ];
     printLines(ctx.io, lines);
   }
   if (status.training) {
-    ctx.io.out(`retraining     ${status.training.versionName} since ${status.training.acquiredAt ?? '?'} (${status.training.executionArn ?? 'execution unknown'})`);
+    const where = status.training.state ? `, in ${status.training.state}` : '';
+    ctx.io.out(`retraining     ${status.training.versionName} since ${status.training.acquiredAt ?? '?'}${where} (${status.training.executionArn ?? 'execution unknown'})`);
   }
   if (status.versions.length > 0) {
     ctx.io.out('');
@@ -272,7 +324,41 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
     ]));
     for (const note of notes) ctx.io.out(`  ${note}`);
   }
+  const projection = status.serving.projection;
+  if (projection) {
+    ctx.io.out('');
+    ctx.io.out(
+      `projected monthly cost from the last ${projection.windowDays} day(s) of traffic (${projection.images} image(s)${projection.truncated ? ', a sample' : ''}; ` +
+        `a start assumed to take ${projection.startLatencyMinutes} min; an estimate, not a bill)`,
+    );
+    printLines(ctx.io, renderTable(projection.policies, [
+      { header: 'POLICY', value: (row) => row.policy },
+      { header: 'UNIT-HOURS/MONTH', value: (row) => row.unitHoursPerMonth.toFixed(1), align: 'right' as const },
+      { header: 'COST/MONTH', value: (row) => usd(row.monthlyUsd), align: 'right' as const },
+      { header: 'P95 WAIT', value: (row) => (Number.isNaN(row.p95Minutes) ? '-' : `${row.p95Minutes.toFixed(1)} min`), align: 'right' as const },
+    ]));
+  }
   return EXIT.ok;
+}
+
+function servingLines(serving: ServingView): string[] {
+  const events = serving.events;
+  const lines: string[] = [];
+  if (events) {
+    lines.push(`last start     ${events.startReason ?? '-'}${events.startedAt ? ` at ${events.startedAt}` : ''}`);
+    lines.push(`last stop      ${events.stopReason ?? '-'}${events.stoppedAt ? ` at ${events.stoppedAt}` : ''}`);
+    lines.push(`last used      ${events.lastUsedAt ?? '-'}`);
+    if (events.inFlight) lines.push(`in flight      ${events.inFlight.request} (${events.inFlight.reason ?? '?'}) since ${events.inFlight.requestedAt ?? '?'}`);
+    if (events.lastStartError) lines.push(`start failed   ${events.lastStartError}`);
+  }
+  const policy = serving.policy;
+  if (policy) {
+    const quiet = policy.quietHours === 'off' ? '' : `, quiet hours ${policy.quietHours}`;
+    const cap = policy.dailyCapHours > 0 ? `, at most ${policy.dailyCapHours} h a day` : '';
+    lines.push(`serving        ${policy.onDemandStart ? 'on demand' : 'no on-demand start'}, idle stop after ${policy.idleStopMinutes} min (checked ${policy.checkRate})${quiet}${cap}`);
+  }
+  if (serving.units) lines.push(`units rule     ${serving.units.fits ? 'fits' : 'DOES NOT FIT'}: ${serving.units.rule}`);
+  return lines;
 }
 
 export interface StartStopOptions {
@@ -314,7 +400,7 @@ async function runMachine(ctx: CommandContext, role: 'startModel' | 'stopModel',
 
 /** `pneumo model start`: the start-model state machine (start, wait for RUNNING, promote, stop the previous). */
 export async function modelStart(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
-  const input: Record<string, unknown> = {};
+  const input: Record<string, unknown> = { reason: 'user' };
   if (options.versionName !== undefined) input.versionName = options.versionName;
   if (options.minUnits !== undefined) input.minInferenceUnits = options.minUnits;
   if (options.maxUnits !== undefined) input.maxInferenceUnits = options.maxUnits;
@@ -324,5 +410,5 @@ export async function modelStart(ctx: CommandContext, options: StartStopOptions)
 
 /** `pneumo model stop`: the stop-model state machine (every running version of the project). */
 export async function modelStop(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
-  return runMachine(ctx, 'stopModel', {}, 'stop of every running model version', options);
+  return runMachine(ctx, 'stopModel', { reason: 'user' }, 'stop of every running model version', options);
 }

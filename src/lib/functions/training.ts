@@ -1,5 +1,9 @@
 import type { Runtime } from '../composition.js';
 import type { RegistryConfig, StartConfig, TrainingConfig } from '../config.js';
+import { publishRetrainEvent, retrainEventDetail } from '../events/retrain-events.js';
+import type { RetrainEventTarget } from '../events/retrain-events.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import { ServingStore } from '../serving/store.js';
 import { evaluateVersion, parseEvaluateRequest } from '../training/evaluate.js';
 import type { Evaluation } from '../training/evaluate.js';
 import { parseOutcomeRequest, recordOutcome } from '../training/outcome.js';
@@ -17,6 +21,11 @@ import type { LambdaEntry } from './classify.js';
  */
 
 type Clock = { readonly clock?: () => number };
+
+/** The serving bookkeeping the start and stop paths keep on the registry table. */
+function servingOn(runtime: Runtime, config: RegistryConfig, policy: ServingPolicy): { readonly store: ServingStore; readonly policy: ServingPolicy } {
+  return { store: new ServingStore(runtime.documents, config.registryTable), policy };
+}
 
 /** Train-and-deploy, first step: validate the input, take the lock, write the manifests, return the plan. */
 export function prepareDatasetFunction(runtime: Runtime, config: TrainingConfig, options: Clock = {}): LambdaEntry<TrainingPlan> {
@@ -41,8 +50,8 @@ export function evaluateFunction(runtime: Runtime, config: RegistryConfig, optio
 }
 
 /** Start path, first step: which version to start and with how many inference units. */
-export function planStartFunction(runtime: Runtime, config: StartConfig): LambdaEntry<StartPlan> {
-  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), config };
+export function planStartFunction(runtime: Runtime, config: StartConfig, policy: ServingPolicy, options: Clock = {}): LambdaEntry<StartPlan> {
+  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), config, serving: servingOn(runtime, config, policy), ...options };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const plan = await planStart(deps, event);
@@ -62,17 +71,29 @@ export function promoteFunction(runtime: Runtime, config: RegistryConfig, option
   };
 }
 
-/** Every state machine's last Task: record how the run ended in the registry and release the training lock. */
-export function recordOutcomeFunction(runtime: Runtime, config: RegistryConfig, options: Clock = {}): LambdaEntry<OutcomeRecord> {
-  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), ...options };
+/**
+ * Every state machine's last Task: record how the run ended in the registry and release the training lock; a
+ * retrain's end becomes an event on `events` (the stage's bus).
+ */
+export function recordOutcomeFunction(
+  runtime: Runtime,
+  config: RegistryConfig,
+  policy: ServingPolicy,
+  options: Clock & { readonly events?: RetrainEventTarget } = {},
+): LambdaEntry<OutcomeRecord> {
+  const { events, ...rest } = options;
+  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), serving: servingOn(runtime, config, policy), ...rest };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
-    const record = await recordOutcome(deps, parseOutcomeRequest(event));
+    const request = parseOutcomeRequest(event);
+    const record = await recordOutcome(deps, request);
     // A stop run reports every version of the project (hundreds, after months of daily retraining): log the ones it stopped.
     const { stopped, ...summary } = record;
     const details = { ...summary, versionsSeen: stopped.length, versionsStopped: stopped.filter((version) => version.action === 'stopped').map((version) => version.versionName) };
     if (record.error) runtime.logger.warn('run ended without success', details);
     else runtime.logger.info('run ended', details);
+    const detail = events ? retrainEventDetail(record, request.executionArn, new Date((rest.clock ?? Date.now)()).toISOString()) : undefined;
+    if (events && detail) await publishRetrainEvent(events, detail);
     return record;
   };
 }

@@ -10,6 +10,9 @@ import type { FailedReason, PendingReason, RejectReason, ResultStatus } from '..
 export const RESULTS_INDEXES = { byLabel: 'label', byStatus: 'status' } as const;
 export type ResultsIndex = keyof typeof RESULTS_INDEXES;
 
+/** The index of rows by status (PENDING, REJECTED, …), for callers that query it with their own limits. */
+export const STATUS_INDEX = 'byStatus' satisfies ResultsIndex;
+
 export type ResultItem = Record<string, unknown>;
 
 export interface ResultQuery {

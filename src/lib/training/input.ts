@@ -70,8 +70,8 @@ export const TrainingInputSchema = inputSchema({
   autoStart: z.optional(z.boolean({ error: (issue) => `autoStart must be true or false, got ${shown(issue.input)}` })),
 });
 
-/** The start state machine's input. */
-export const StartInputSchema = inputSchema({ versionName: VersionNameSchema, ...unitFields });
+/** The start state machine's input; `reason` is checked against the serving module's start reasons. */
+export const StartInputSchema = inputSchema({ versionName: VersionNameSchema, ...unitFields, reason: z.optional(z.unknown()) });
 
 export type StartInput = z.output<typeof StartInputSchema>;
 

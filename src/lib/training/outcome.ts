@@ -1,9 +1,13 @@
 import { InvalidEventError } from '../errors.js';
 import * as z from 'zod/mini';
 import { looseString, parseWith, shown } from '../schema.js';
+import { servedAfterStop, STOP_REASONS } from '../serving/decisions.js';
+import type { StopReason } from '../serving/decisions.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import type { ServingStore } from '../serving/store.js';
 import type { TrainingRegistry, VersionStatus } from './registry.js';
 
-/** How a state machine run ended; each is recorded by ImageOutcome before the run's last state. */
+/** How a state machine run ended; each is recorded by RecordOutcome before the run's last state. */
 const OUTCOMES = ['FAILED', 'REJECTED', 'TRAINED', 'DEPLOYED', 'START_FAILED', 'STOPPED', 'STOP_FAILED'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 const TRAINING_OUTCOMES: Readonly<Partial<Record<Outcome, VersionStatus>>> = {
@@ -60,15 +64,17 @@ const StoppedListSchema = z.catch(
 
 const OutcomeRequestSchema = z.object(
   {
-    outcome: z.enum(OUTCOMES, { error: (issue) => `ImageOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${shown(issue.input)}` }),
-    executionArn: z.string({ error: 'ImageOutcome needs executionArn' }).check(z.minLength(1, 'ImageOutcome needs executionArn')),
+    outcome: z.enum(OUTCOMES, { error: (issue) => `RecordOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${shown(issue.input)}` }),
+    executionArn: z.string({ error: 'RecordOutcome needs executionArn' }).check(z.minLength(1, 'RecordOutcome needs executionArn')),
     /** Absent for training runs that failed before a plan existed: the lock item names the version then. */
     versionName: looseString(),
     /** The `{ Error, Cause }` a Catch produced, or one a state built. */
     error: z.catch(z.optional(z.object({ Error: looseString(), Cause: looseString() })), undefined),
     stopped: StoppedListSchema,
+    /** A stop run's execution input; its `reason` says why it ran. */
+    input: z.catch(z.optional(z.looseObject({ reason: z.optional(z.unknown()) })), undefined),
   },
-  { error: 'ImageOutcome expects an object payload' },
+  { error: 'RecordOutcome expects an object payload' },
 );
 
 export interface OutcomeRequest {
@@ -77,6 +83,8 @@ export interface OutcomeRequest {
   readonly versionName: string | undefined;
   readonly error: { readonly Error: string; readonly Cause: string } | undefined;
   readonly stopped: readonly StoppedVersion[];
+  /** Why a stop run ran (its execution input's `reason`; `user` when it has none). */
+  readonly stopReason: StopReason;
 }
 
 export interface OutcomeRecord {
@@ -94,12 +102,17 @@ export interface OutcomeRecord {
 export function parseOutcomeRequest(event: unknown): OutcomeRequest {
   const request = parseWith(OutcomeRequestSchema, event, (message) => new InvalidEventError(message));
   const { outcome, error } = request;
+  const reason = outcome === 'STOPPED' ? (request.input?.reason ?? 'user') : 'user';
+  if (typeof reason !== 'string' || !STOP_REASONS.includes(reason as StopReason)) {
+    throw new InvalidEventError(`a stop run's reason must be one of ${STOP_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
+  }
   return {
     outcome,
     executionArn: request.executionArn,
     versionName: request.versionName,
     error: error ? { Error: error.Error ?? DEFAULT_ERRORS[outcome], Cause: error.Cause ?? '' } : undefined,
     stopped: request.stopped,
+    stopReason: reason as StopReason,
   };
 }
 
@@ -137,7 +150,14 @@ export function readableCause(cause: string): string {
  * Records how a run ended: the version item's status and error, the training lock released (only by the run
  * that holds it), the `active` item marked stopped after a stop run. Never throws for a record that is absent.
  */
-export async function recordOutcome(deps: { readonly registry: TrainingRegistry; readonly clock?: () => number }, request: OutcomeRequest): Promise<OutcomeRecord> {
+export interface OutcomeDeps {
+  readonly registry: TrainingRegistry;
+  /** Serving bookkeeping: why the model stopped, the day's serving time, the end of a start or stop request. */
+  readonly serving: { readonly store: ServingStore; readonly policy: ServingPolicy };
+  readonly clock?: () => number;
+}
+
+export async function recordOutcome(deps: OutcomeDeps, request: OutcomeRequest): Promise<OutcomeRecord> {
   const { registry } = deps;
   const now = new Date((deps.clock ?? Date.now)()).toISOString();
   const error = request.error?.Error ?? DEFAULT_ERRORS[request.outcome];
@@ -158,16 +178,26 @@ export async function recordOutcome(deps: { readonly registry: TrainingRegistry;
         request.executionArn,
       );
     }
-  } else if (request.outcome === 'START_FAILED' && versionName !== undefined) {
-    await registry.updateVersion(versionName, { lastStartError: `${error}: ${cause}`, lastStartFailedAt: now, updatedAt: now });
+  } else if (request.outcome === 'START_FAILED') {
+    if (versionName !== undefined) await registry.updateVersion(versionName, { lastStartError: `${error}: ${cause}`, lastStartFailedAt: now, updatedAt: now });
+    // Ends the on-demand request this run answered, and on-demand starts back off from a failure.
+    await deps.serving.store.startFailed(now, `${error}: ${cause}`);
   } else if (request.outcome === 'STOPPED') {
+    const before = await deps.serving.store.read();
     const active = await registry.active();
     const seen = active && request.stopped.find((version) => version.projectVersionArn === active.projectVersionArn);
     if (active && seen && seen.status !== 'RUNNING' && active.state !== 'STOPPED') {
       activeMarkedStopped = await registry.markActiveStopped(active.projectVersionArn, now);
     }
+    if (activeMarkedStopped && active && before?.projectVersionArn === active.projectVersionArn) {
+      const served = servedAfterStop(before.state, Date.parse(now), deps.serving.policy);
+      await deps.serving.store.stopped(active.projectVersionArn, { stopReason: request.stopReason, servedDay: served.day, servedMs: served.ms });
+    } else {
+      await deps.serving.store.stopRequestEnded();
+    }
   } else if (request.outcome === 'STOP_FAILED') {
     await registry.noteOnActive({ lastStopError: `${error}: ${cause}`, lastStopFailedAt: now });
+    await deps.serving.store.stopRequestEnded();
   }
   // Conditional on this execution holding it: a no-op for every run but the retrain that took it.
   const lockReleased = await registry.releaseLock(request.executionArn);

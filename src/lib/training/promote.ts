@@ -1,7 +1,12 @@
 import type { StartConfig } from '../config.js';
-import { InvalidEventError, NoModelToStartError } from '../errors.js';
+import { InvalidEventError, InvalidTrainingInputError, NoModelToStartError } from '../errors.js';
 import * as z from 'zod/mini';
-import { looseNumber, parseWith } from '../schema.js';
+import { looseNumber, looseString, parseWith } from '../schema.js';
+import { START_REASONS } from '../serving/decisions.js';
+import type { StartReason } from '../serving/decisions.js';
+import type { ServingPolicy } from '../serving/policy.js';
+import type { ServingStore } from '../serving/store.js';
+import { checkUnitsFit } from '../serving/units.js';
 import { inferenceUnits, parseInput, StartInputSchema } from './input.js';
 import { ProjectVersionSchema } from './project-version.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';
@@ -12,6 +17,16 @@ export interface StartPlan {
   readonly maxInferenceUnits: number;
   readonly startPollSeconds: number;
   readonly maxStartPolls: number;
+  /** Who asked: `on-demand` (classify, the serving check), `schedule`, `retrain`, or `user` (the default). */
+  readonly reason: StartReason;
+}
+
+function startReason(value: unknown): StartReason {
+  const reason = value ?? 'user';
+  if (typeof reason !== 'string' || !START_REASONS.includes(reason as StartReason)) {
+    throw new InvalidTrainingInputError(`reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
+  }
+  return reason as StartReason;
 }
 
 /**
@@ -19,8 +34,17 @@ export interface StartPlan {
  * daily start wants), `minInferenceUnits`, `maxInferenceUnits` (default: what that model ran with last, else
  * the stage defaults).
  */
-export async function planStart(deps: { readonly registry: TrainingRegistry; readonly config: StartConfig }, raw: unknown): Promise<StartPlan> {
+export interface PlanStartDeps {
+  readonly registry: TrainingRegistry;
+  readonly config: StartConfig;
+  /** Marks the start in flight on the registry, so classify asks for no second one meanwhile. */
+  readonly serving: { readonly store: ServingStore; readonly policy: ServingPolicy };
+  readonly clock?: () => number;
+}
+
+export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<StartPlan> {
   const input = parseInput(StartInputSchema, raw);
+  const reason = startReason(input.reason);
   const active = await deps.registry.active();
   const versionName = input.versionName ?? active?.versionName;
   if (!versionName) throw new NoModelToStartError('no versionName was given and no model has been promoted yet');
@@ -29,7 +53,14 @@ export async function planStart(deps: { readonly registry: TrainingRegistry; rea
     minInferenceUnits: last?.min ?? deps.config.defaults.minInferenceUnits,
     maxInferenceUnits: last?.max ?? deps.config.defaults.maxInferenceUnits,
   });
+  if (deps.config.classifyConcurrency !== undefined) {
+    const fit = checkUnitsFit(deps.config.classifyConcurrency, units.min, units.max);
+    if (!fit.ok) throw new InvalidTrainingInputError(`inference units ${units.min}–${units.max} do not fit classify: ${fit.message}`);
+  }
+  const now = (deps.clock ?? Date.now)();
+  await deps.serving.store.startRunBegan(reason, now, now - deps.serving.policy.requestTimeoutMs);
   return {
+    reason,
     versionName,
     minInferenceUnits: units.min,
     maxInferenceUnits: units.max,
@@ -53,6 +84,8 @@ const PromoteRequestSchema = z.object(
     versionName: z.string({ error: PROMOTE_NEEDS }),
     executionArn: z.string({ error: PROMOTE_NEEDS }),
     version: z.pipe(z.record(z.string(), z.unknown(), { error: PROMOTE_NEEDS }), ProjectVersionSchema),
+    /** The plan's reason; absent from runs planned before reasons existed. */
+    reason: looseString(),
   },
   { error: PROMOTE_NEEDS },
 );
@@ -67,6 +100,8 @@ export function parsePromoteRequest(event: unknown): PromoteRequest {
 const VersionRecordSchema = z.object({
   f1: looseNumber(),
   labelMetrics: z.catch(z.optional(z.array(z.custom<LabelMetrics>())), undefined),
+  /** The quality gate's decision, when the evaluation recorded one. */
+  gate: z.catch(z.optional(z.pipe(z.looseObject({ decision: looseString() }), z.transform((value) => value.decision))), undefined),
 });
 
 /**
@@ -83,6 +118,9 @@ export async function promoteVersion(deps: { readonly registry: TrainingRegistry
   const record = item ? VersionRecordSchema.parse(item) : undefined;
 
   const f1 = record?.f1 ?? version.EvaluationResult?.F1Score;
+  // A start of the version that already runs (a second request, a retried step) keeps its serving window.
+  const alreadyServing = previous?.projectVersionArn === projectVersionArn && previous.state === 'RUNNING';
+  const gate = record?.gate;
   await deps.registry.putActive({
     projectVersionArn,
     versionName,
@@ -91,9 +129,14 @@ export async function promoteVersion(deps: { readonly registry: TrainingRegistry
     labelMetrics: record?.labelMetrics,
     minInferenceUnits: version.MinInferenceUnits,
     maxInferenceUnits: version.MaxInferenceUnits,
-    startedAt: now,
+    startedAt: alreadyServing ? (previous.startedAt ?? now) : now,
     promotedAt: previous?.projectVersionArn === projectVersionArn ? previous.promotedAt ?? now : now,
     executionArn: request.executionArn,
+    startReason: alreadyServing ? (previous.startReason ?? request.reason) : request.reason,
+    gateDecision: gate,
+    // The day's serving time so far, for the daily cap (set when a run stops).
+    servedDay: previous?.servedDay,
+    servedMs: previous?.servedMs,
   });
   await deps.registry.updateVersion(versionName, { status: 'DEPLOYED', projectVersionArn, deployedAt: now, updatedAt: now });
 

@@ -54,6 +54,11 @@ export interface ActiveRecord {
   readonly promotedAt?: string | undefined;
   readonly stoppedAt?: string | undefined;
   readonly executionArn?: string | undefined;
+  /** Serving fields (src/lib/serving/store.ts): why it started, its gate, the day's serving time so far. */
+  readonly startReason?: string | undefined;
+  readonly gateDecision?: string | undefined;
+  readonly servedDay?: string | undefined;
+  readonly servedMs?: number | undefined;
 }
 
 /** The `active` item as the training side reads it. */
@@ -64,6 +69,10 @@ export interface ActiveSummary {
   readonly f1: number | undefined;
   readonly promotedAt: string | undefined;
   readonly inferenceUnits: { readonly min: number; readonly max: number } | undefined;
+  readonly startedAt: string | undefined;
+  readonly startReason: string | undefined;
+  readonly servedDay: string | undefined;
+  readonly servedMs: number | undefined;
 }
 
 /** The lock item; a half-written one names no holder. */
@@ -78,6 +87,10 @@ const ActiveItemSchema = z.object({
   promotedAt: looseString(),
   minInferenceUnits: looseNumber(),
   maxInferenceUnits: looseNumber(),
+  startedAt: looseString(),
+  startReason: looseString(),
+  servedDay: looseString(),
+  servedMs: looseNumber(),
 });
 
 /** The condition that only the execution `executionArn` passes. */
@@ -150,8 +163,19 @@ export class TrainingRegistry {
   async active(): Promise<ActiveSummary | undefined> {
     const parsed = ActiveItemSchema.safeParse(await this.items.get(ACTIVE_MODEL_ID));
     if (!parsed.success) return undefined;
-    const { projectVersionArn, versionName, state, f1, promotedAt, minInferenceUnits: min, maxInferenceUnits: max } = parsed.data;
-    return { projectVersionArn, versionName, state, f1, promotedAt, inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined };
+    const { projectVersionArn, versionName, state, f1, promotedAt, minInferenceUnits: min, maxInferenceUnits: max, startedAt, startReason, servedDay, servedMs } = parsed.data;
+    return {
+      projectVersionArn,
+      versionName,
+      state,
+      f1,
+      promotedAt,
+      inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined,
+      startedAt,
+      startReason,
+      servedDay,
+      servedMs,
+    };
   }
 
   async putActive(record: ActiveRecord): Promise<void> {

@@ -26,7 +26,15 @@ describe('parseOutcomeRequest', () => {
       versionName: undefined,
       error: { Error: 'X', Cause: 'y' },
       stopped: [],
+      stopReason: 'user',
     });
+  });
+
+  it("reads a stop run's reason from its execution input, user when it has none, and refuses one it does not know", () => {
+    const reason = (input: unknown): unknown => parseOutcomeRequest({ outcome: 'STOPPED', executionArn: 'arn', input }).stopReason;
+    expect(reason({ reason: 'idle' })).toBe('idle');
+    expect(reason({})).toBe('user');
+    expect(() => reason({ reason: 'bored' })).toThrow('must be one of idle, cap, schedule, user');
   });
 
   describe('stopped', () => {

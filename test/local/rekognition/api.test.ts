@@ -24,7 +24,7 @@ import { BUCKET, putObject, startHarness, syntheticImage, uploadSyntheticDataset
 import type { Harness } from './harness.js';
 
 /*
- * Contract tests: the real @aws-sdk/client-rekognition against the emulator over HTTP, S3 on s3rver.
+ * Contract tests: the real @aws-sdk/client-rekognition against the emulator over HTTP, S3 on the local S3.
  * One small synthetic dataset (2 × 15 images) is trained once; the tests then walk the lifecycle in order.
  */
 

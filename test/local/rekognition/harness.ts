@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { DescribeProjectVersionsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
 import type { ProjectVersionDescription } from '@aws-sdk/client-rekognition';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import sharp from 'sharp';
 import { startRekognitionEmulator } from '../../../src/local/rekognition/index.js';
 import type { RekognitionEmulator, RekognitionEmulatorOptions } from '../../../src/local/rekognition/index.js';
 import { seededRandom } from '../../../src/local/rekognition/model.js';
+import { LOCAL_CREDENTIALS, startLocalS3 } from '../../../src/local/s3.js';
 
-/* Real servers on free loopback ports: s3rver for S3, the emulator, and real SDK clients pointed at them. */
+/* Real servers on free loopback ports: the local S3, the emulator, and real SDK clients pointed at them. */
 
 export const BUCKET = 'pneumo-training';
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface Harness {
   readonly s3: S3Client;
@@ -27,9 +26,8 @@ export interface Harness {
 
 export async function startHarness(overrides: Partial<Omit<RekognitionEmulatorOptions, 's3' | 'dataDir'>> = {}): Promise<Harness> {
   const root = mkdtempSync(join(tmpdir(), 'pneumo-rekognition-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: join(root, 's3'), silent: true, configureBuckets: [{ name: BUCKET }] });
-  const address = await s3rver.run();
-  const s3 = new S3Client({ endpoint: `http://127.0.0.1:${address.port}`, region: 'us-east-1', forcePathStyle: true, credentials });
+  const localS3 = await startLocalS3({ port: 0, directory: join(root, 's3'), buckets: [BUCKET], onObjectCreated: () => undefined });
+  const s3 = new S3Client({ endpoint: localS3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
   const dataDir = join(root, 'rekognition');
 
   const open = async (port: number): Promise<Harness> => {
@@ -49,7 +47,7 @@ export async function startHarness(overrides: Partial<Omit<RekognitionEmulatorOp
         await emulator.close();
         rekognition.destroy();
         s3.destroy();
-        await s3rver.close();
+        await localS3.stop();
         rmSync(root, { recursive: true, force: true });
       },
     };

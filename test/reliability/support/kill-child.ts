@@ -17,6 +17,7 @@ interface Ports {
   readonly s3: number;
   readonly dynamodb: number;
   readonly sfn: number;
+  readonly events: number;
   readonly rekognition: number;
 }
 
@@ -27,7 +28,7 @@ const stack = await startLocalStack({
   projectDir: PROJECT_DIR,
   dataDir,
   region: REGION,
-  ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn },
+  ports: { s3: ports.s3, dynamodb: ports.dynamodb, sfn: ports.sfn, events: ports.events },
   rekognition: { port: ports.rekognition, startingDelayMs: 50, stoppingDelayMs: 50 },
   retryDelayMs: 0,
   environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },

@@ -49,7 +49,7 @@ export interface HarnessOptions {
   readonly environment?: Readonly<Record<string, string>>;
   readonly retryDelayMs?: number;
   /** Fixed ports (0 = free), e.g. to put a proxy in front of DynamoDB. */
-  readonly ports?: { readonly s3?: number; readonly dynamodb?: number; readonly sfn?: number };
+  readonly ports?: { readonly s3?: number; readonly dynamodb?: number; readonly sfn?: number; readonly events?: number };
 }
 
 export async function localTemplate(packageDir: string): Promise<CfnTemplate> {

@@ -1,0 +1,150 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { parseCron } from '../lib/cost.js';
+import type { ServingSchedule } from '../lib/cost.js';
+import { loadServingPolicy } from '../lib/serving/config.js';
+import { simulate } from '../lib/serving/simulate.js';
+import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
+import { checkUnitsFit } from '../lib/serving/units.js';
+import { STATUS_INDEX } from '../lib/tables/results.js';
+import { num, str } from './registry-view.js';
+import type { Item } from './registry-view.js';
+import type { Target } from './target.js';
+
+/*
+ * What `pneumo model status` says about serving: why the model last started and stopped, what is in flight, the
+ * stage's policy and whether its units fit classify, and the monthly cost the stage's policy would have had on
+ * this stage's own recent traffic, replayed through the product's decisions (src/lib/serving/simulate.ts).
+ */
+
+const DAY = 86_400_000;
+const STATUSES = ['CLASSIFIED', 'NEEDS_REVIEW', 'PENDING', 'REJECTED', 'FAILED'];
+/** More rows than this in the window are not read: the projection then says it is based on a sample. */
+const MAX_ARRIVALS = 100_000;
+
+export interface ServingEvents {
+  readonly startReason: string | null;
+  readonly startedAt: string | null;
+  readonly stopReason: string | null;
+  readonly stoppedAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly inFlight: { readonly request: string; readonly reason: string | null; readonly requestedAt: string | null } | null;
+  readonly lastStartError: string | null;
+}
+
+export interface Projection {
+  readonly windowDays: number;
+  readonly images: number;
+  readonly truncated: boolean;
+  readonly startLatencyMinutes: number;
+  readonly policies: readonly { readonly policy: PolicyKind; readonly unitHoursPerMonth: number; readonly monthlyUsd: number; readonly p95Minutes: number }[];
+}
+
+export interface ServingView {
+  readonly events: ServingEvents | null;
+  readonly policy: ServingSchedule['serving'] | null;
+  readonly units: { readonly classifyConcurrency: number; readonly minInferenceUnits: number; readonly maxInferenceUnits: number; readonly fits: boolean; readonly rule: string } | null;
+  readonly projection: Projection | null;
+}
+
+export function servingEvents(active: Item | undefined): ServingEvents | null {
+  if (!active) return null;
+  const serving = typeof active.serving === 'object' && active.serving !== null ? (active.serving as Item) : undefined;
+  const request = str(serving, 'request');
+  return {
+    startReason: str(active, 'startReason') ?? null,
+    startedAt: str(active, 'startedAt') ?? null,
+    stopReason: str(active, 'stopReason') ?? null,
+    stoppedAt: str(active, 'stoppedAt') ?? null,
+    lastUsedAt: str(active, 'lastUsedAt') ?? null,
+    inFlight: request ? { request, reason: str(serving, 'reason') ?? null, requestedAt: str(serving, 'requestedAt') ?? null } : null,
+    lastStartError: str(active, 'lastStartError') ?? null,
+  };
+}
+
+/** When images arrived over the window (their S3 event times), one Query per status on the status index. */
+async function recentArrivals(target: Target, since: string): Promise<{ times: number[]; truncated: boolean }> {
+  const times: number[] = [];
+  for (const status of STATUSES) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await target.clients.documents.send(
+        new QueryCommand({
+          TableName: target.names.resultsTable,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: '#status = :status AND processedAt >= :since',
+          ExpressionAttributeNames: { '#status': 'status', '#eventTime': 'eventTime' },
+          ExpressionAttributeValues: { ':status': status, ':since': since },
+          ProjectionExpression: '#eventTime',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const at = typeof item.eventTime === 'string' ? Date.parse(item.eventTime) : Number.NaN;
+        if (Number.isFinite(at)) times.push(at);
+      }
+      if (times.length >= MAX_ARRIVALS) return { times, truncated: true };
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return { times, truncated: false };
+}
+
+export async function servingView(
+  target: Target,
+  active: Item | undefined,
+  schedule: ServingSchedule | null,
+  options: { readonly now: number; readonly price: number; readonly windowDays: number; readonly startLatencyMinutes: number },
+): Promise<ServingView> {
+  const units =
+    schedule?.classifyConcurrency === undefined
+      ? null
+      : (() => {
+          const min = num(active, 'minInferenceUnits') ?? schedule.minInferenceUnits;
+          const max = num(active, 'maxInferenceUnits') ?? schedule.maxInferenceUnits;
+          const fit = checkUnitsFit(schedule.classifyConcurrency, min, max);
+          return { classifyConcurrency: schedule.classifyConcurrency, minInferenceUnits: min, maxInferenceUnits: max, fits: fit.ok, rule: fit.message };
+        })();
+  const serving = schedule?.serving;
+  let projection: Projection | null = null;
+  if (schedule && serving) {
+    const origin = options.now - options.windowDays * DAY;
+    const { times, truncated } = await recentArrivals(target, new Date(origin).toISOString());
+    const arrivals = times.filter((t) => t >= origin && t < options.now).map((t) => t - origin).sort((a, b) => a - b);
+    const policy = loadServingPolicy({
+      ON_DEMAND_START: 'true',
+      IDLE_STOP_MINUTES: String(serving.idleStopMinutes),
+      QUIET_HOURS: serving.quietHours,
+      DAILY_CAP_HOURS: String(serving.dailyCapHours),
+      SERVING_TIME_ZONE: schedule.timeZone,
+    });
+    const checkMinutes = Number(/\d+/.exec(serving.checkRate)?.[0] ?? '1');
+    const run = (kind: PolicyKind): SimulationResult =>
+      simulate({
+        kind,
+        arrivals,
+        origin,
+        measuredMs: options.windowDays * DAY,
+        horizonMs: (options.windowDays + 3) * DAY,
+        startLatencyMs: options.startLatencyMinutes * 60_000,
+        stopLatencyMs: 60_000,
+        checkIntervalMs: checkMinutes * 60_000,
+        serviceMs: 100,
+        units: schedule.minInferenceUnits,
+        pricePerUnitHour: options.price,
+        policy,
+        schedule: { start: parseCron(schedule.startExpression), stop: parseCron(schedule.stopExpression) },
+      });
+    const kinds: PolicyKind[] = ['always-on', 'weekday-schedule', 'on-demand'];
+    projection = {
+      windowDays: options.windowDays,
+      images: arrivals.length,
+      truncated,
+      startLatencyMinutes: options.startLatencyMinutes,
+      policies: kinds.map((kind) => {
+        const result = run(kind);
+        return { policy: kind, unitHoursPerMonth: result.unitHoursPerMonth, monthlyUsd: result.monthlyUsd, p95Minutes: result.timeToResultMinutes.p95 };
+      }),
+    };
+  }
+  return { events: servingEvents(active), policy: serving ?? null, units, projection };
+}

@@ -1,0 +1,118 @@
+import type { ServingPolicy } from './policy.js';
+import { wallClock } from './wall-clock.js';
+
+/*
+ * When to start and when to stop a model: pure functions of the registry's serving state, the time and the policy.
+ * classify (on-demand start, usage marks), the serving check (idle stop, cap, waiting images) and the cost
+ * simulator all call these, so what the bench measures is what the product does.
+ */
+
+export type StartReason = 'on-demand' | 'schedule' | 'user' | 'retrain';
+export type StopReason = 'idle' | 'cap' | 'schedule' | 'user';
+
+export const START_REASONS: readonly StartReason[] = ['on-demand', 'schedule', 'user', 'retrain'];
+export const STOP_REASONS: readonly StopReason[] = ['idle', 'cap', 'schedule', 'user'];
+
+/** A start or stop some caller has asked for and whose run has not ended yet. */
+export interface ServingRequest {
+  readonly kind: 'START' | 'STOP';
+  readonly at: number;
+}
+
+/** What the registry's `active` item says about serving, as numbers (epoch ms). */
+export interface ServingState {
+  readonly running: boolean;
+  /** The promoted version's quality gate said REJECTED (it was started by hand): never started on demand. */
+  readonly gateRejected: boolean;
+  readonly request: ServingRequest | undefined;
+  readonly startedAt: number | undefined;
+  readonly lastUsedAt: number | undefined;
+  readonly lastStartFailedAt: number | undefined;
+  /** Serving time of runs that already ended on `day` (the policy's zone). */
+  readonly served: { readonly day: string; readonly ms: number } | undefined;
+}
+
+export type StartVerdict =
+  | { readonly start: true; readonly reason: 'on-demand' }
+  | { readonly start: false; readonly why: 'disabled' | 'running' | 'in-flight' | 'gate-rejected' | 'quiet-hours' | 'daily-cap' | 'start-backoff' };
+
+export type CheckVerdict =
+  | { readonly action: 'start'; readonly reason: 'on-demand' }
+  | { readonly action: 'stop'; readonly reason: 'idle' | 'cap' }
+  | { readonly action: 'none'; readonly why: string };
+
+export function requestInFlight(state: ServingState, now: number, policy: ServingPolicy): boolean {
+  return state.request !== undefined && now - state.request.at < policy.requestTimeoutMs;
+}
+
+export function inQuietHours(now: number, policy: ServingPolicy): boolean {
+  const quiet = policy.quietHours;
+  if (!quiet) return false;
+  const minute = wallClock(now, policy.timeZone).minuteOfDay;
+  return quiet.fromMinute < quiet.toMinute ? minute >= quiet.fromMinute && minute < quiet.toMinute : minute >= quiet.fromMinute || minute < quiet.toMinute;
+}
+
+/** Serving time so far on `now`'s day: ended runs of that day plus the current run since that day's midnight. */
+export function servedTodayMs(state: ServingState, now: number, policy: ServingPolicy): number {
+  const today = wallClock(now, policy.timeZone);
+  const ended = state.served?.day === today.day ? state.served.ms : 0;
+  if (!state.running || state.startedAt === undefined) return ended;
+  const midnight = now - today.msSinceMidnight;
+  return ended + Math.max(0, now - Math.max(state.startedAt, midnight));
+}
+
+/** What `served` becomes when the current run ends at `stoppedAt`. */
+export function servedAfterStop(state: ServingState, stoppedAt: number, policy: ServingPolicy): { readonly day: string; readonly ms: number } {
+  return { day: wallClock(stoppedAt, policy.timeZone).day, ms: servedTodayMs(state, stoppedAt, policy) };
+}
+
+function capReached(state: ServingState, now: number, policy: ServingPolicy): boolean {
+  return policy.dailyCapMs !== undefined && servedTodayMs(state, now, policy) >= policy.dailyCapMs;
+}
+
+/**
+ * Whether an image that found the model stopped should start it. Exactly one caller acts on `start: true`: the
+ * registry write that records the request is conditional on the state this verdict was made from.
+ */
+export function onDemandStart(state: ServingState, now: number, policy: ServingPolicy): StartVerdict {
+  if (!policy.onDemandStart) return { start: false, why: 'disabled' };
+  if (state.gateRejected) return { start: false, why: 'gate-rejected' };
+  if (requestInFlight(state, now, policy)) return { start: false, why: 'in-flight' };
+  if (state.running) return { start: false, why: 'running' };
+  if (state.lastStartFailedAt !== undefined && now - state.lastStartFailedAt < policy.startRetryMs) return { start: false, why: 'start-backoff' };
+  if (inQuietHours(now, policy)) return { start: false, why: 'quiet-hours' };
+  if (capReached(state, now, policy)) return { start: false, why: 'daily-cap' };
+  return { start: true, reason: 'on-demand' };
+}
+
+/**
+ * The periodic check: stops a model that is idle or over its daily cap, and starts a stopped one for images that
+ * still wait (they arrived while a stop was in flight, in quiet hours, over the cap, or their start failed).
+ */
+export function servingCheck(state: ServingState, now: number, policy: ServingPolicy, pendingWork: boolean): CheckVerdict {
+  if (requestInFlight(state, now, policy)) return { action: 'none', why: 'in-flight' };
+  if (state.running) {
+    if (capReached(state, now, policy)) return { action: 'stop', reason: 'cap' };
+    // Images still waiting while it runs (a re-drive in progress) mean it is busy, whatever the marks say.
+    if (pendingWork) return { action: 'none', why: 'pending-work' };
+    if (policy.idleStopMs <= 0) return { action: 'none', why: 'idle-stop-off' };
+    const lastActivity = Math.max(state.lastUsedAt ?? 0, state.startedAt ?? 0);
+    return now - lastActivity >= policy.idleStopMs ? { action: 'stop', reason: 'idle' } : { action: 'none', why: 'in-use' };
+  }
+  if (!pendingWork) return { action: 'none', why: 'no-work' };
+  const verdict = onDemandStart(state, now, policy);
+  return verdict.start ? { action: 'start', reason: 'on-demand' } : { action: 'none', why: verdict.why };
+}
+
+/** Whether a caller that last marked use at `lastMarkedAt` should mark it again (one write a minute, not one an image). */
+export function usageMarkDue(lastMarkedAt: number | undefined, now: number, policy: ServingPolicy): boolean {
+  return lastMarkedAt === undefined || now - lastMarkedAt >= policy.usageMarkMs;
+}
+
+/**
+ * The execution name of a start or stop made by the serving logic: derived from the request's time, so a retried
+ * call for the same request is the same execution (Step Functions refuses a second one) and every request differs.
+ */
+export function servingExecutionName(action: 'start' | 'stop', reason: string, requestedAt: number): string {
+  return `${reason}-${action}-${new Date(requestedAt).toISOString().replace(/[-:.]/g, '')}`;
+}

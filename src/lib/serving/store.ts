@@ -1,0 +1,217 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ACTIVE_MODEL_ID } from '../model-registry.js';
+import type { ServingRequest, ServingState } from './decisions.js';
+
+/*
+ * The serving fields of the registry's `active` item:
+ *
+ *   serving        { request: START|STOP, requestedAt, reason, executionName }: a start or stop in flight, made by
+ *                  classify or the serving check; exactly one caller writes it (conditional on what it read)
+ *   lastUsedAt     the last DetectCustomLabels answer, written at most once a minute
+ *   startReason    why the model last started (on-demand, schedule, user, retrain), set by Promote
+ *   stopReason     why it last stopped (idle, cap, schedule, user), set when a stop run marks it STOPPED
+ *   servedDay, servedMs     serving time of the runs that ended that day (the daily cap)
+ *   lastStartFailedAt, lastStartError   the last failed start (on-demand starts back off after it)
+ *   gateDecision   the promoted version's gate decision, copied at promotion
+ */
+
+export interface ActiveServing {
+  readonly projectVersionArn: string;
+  readonly state: ServingState;
+  /** The request's `requestedAt` as stored, for a conditional write on exactly what was read. */
+  readonly requestedAtText: string | undefined;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const time = (value: unknown): number | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+};
+
+/** Reads the serving state out of an `active` item; fields it does not know are ignored. */
+export function servingStateOf(item: Record<string, unknown>): ServingState {
+  const serving = typeof item.serving === 'object' && item.serving !== null ? (item.serving as Record<string, unknown>) : undefined;
+  const requestedAt = time(serving?.requestedAt);
+  const kind = serving?.request;
+  const request: ServingRequest | undefined = requestedAt !== undefined && (kind === 'START' || kind === 'STOP') ? { kind, at: requestedAt } : undefined;
+  const servedMs = typeof item.servedMs === 'number' ? item.servedMs : undefined;
+  return {
+    running: item.state !== 'STOPPED',
+    gateRejected: item.gateDecision === 'REJECTED',
+    request,
+    startedAt: time(item.startedAt),
+    lastUsedAt: time(item.lastUsedAt),
+    lastStartFailedAt: time(item.lastStartFailedAt),
+    served: typeof item.servedDay === 'string' && servedMs !== undefined ? { day: item.servedDay, ms: servedMs } : undefined,
+  };
+}
+
+export class ServingStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async read(): Promise<ActiveServing | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: ACTIVE_MODEL_ID }, ConsistentRead: true }));
+    if (!Item || typeof Item.projectVersionArn !== 'string') return undefined;
+    const serving = Item.serving as Record<string, unknown> | undefined;
+    return { projectVersionArn: Item.projectVersionArn, state: servingStateOf(Item), requestedAtText: typeof serving?.requestedAt === 'string' ? serving.requestedAt : undefined };
+  }
+
+  /**
+   * Records a start or stop request, only if the item is still what the caller decided on: the same version, in
+   * the same state, with the same request (or none). Returns whether this caller won.
+   */
+  async claimRequest(
+    seen: ActiveServing,
+    request: { readonly kind: 'START' | 'STOP'; readonly reason: string; readonly requestedAt: string; readonly executionName: string },
+  ): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET serving = :request',
+          ConditionExpression:
+            'projectVersionArn = :arn AND ' +
+            (seen.state.running ? '(attribute_not_exists(#state) OR #state <> :stopped)' : '#state = :stopped') +
+            (seen.requestedAtText === undefined ? ' AND attribute_not_exists(serving.requestedAt)' : ' AND serving.requestedAt = :seen'),
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':request': { request: request.kind, reason: request.reason, requestedAt: request.requestedAt, executionName: request.executionName },
+            ':arn': seen.projectVersionArn,
+            ':stopped': 'STOPPED',
+            ...(seen.requestedAtText === undefined ? {} : { ':seen': seen.requestedAtText }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A start run began (whoever asked: a user, a schedule, a retrain): marks a start in flight unless one already
+   * is, so classify does not ask for another while this one runs. Ended by Promote or by the run's failure.
+   */
+  async startRunBegan(reason: string, now: number, staleBefore: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET serving = :request',
+          ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
+          ExpressionAttributeNames: { '#kind': 'request' },
+          ExpressionAttributeValues: {
+            ':request': { request: 'START', reason, requestedAt: new Date(now).toISOString() },
+            ':start': 'START',
+            ':stale': new Date(staleBefore).toISOString(),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Withdraws a request whose execution could not be started, so the next image or check may try again. */
+  async withdrawRequest(requestedAt: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'REMOVE serving',
+          ConditionExpression: 'serving.requestedAt = :at',
+          ExpressionAttributeValues: { ':at': requestedAt },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Records use of this version; conditional, so concurrent containers make at most one write per interval. */
+  async markUsed(projectVersionArn: string, now: number, intervalMs: number): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ConditionExpression: 'projectVersionArn = :arn AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)',
+          ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':arn': projectVersionArn, ':due': new Date(now - intervalMs).toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** A start run failed: its request (if any) is over, and on-demand starts back off from now. */
+  async startFailed(at: string, error: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET lastStartFailedAt = :at, lastStartError = :error REMOVE serving',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':at': at, ':error': error },
+        }),
+      );
+    } catch (caught) {
+      if (!isConditionFailure(caught)) throw caught;
+    }
+  }
+
+  /**
+   * A stop run marked this version stopped: why, the day's serving time for the cap, and its request is over.
+   * Conditional on the version, so a stop that raced a promotion does not touch the new one.
+   */
+  async stopped(projectVersionArn: string, fields: { readonly stopReason: string; readonly servedDay: string; readonly servedMs: number }): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'SET stopReason = :reason, servedDay = :day, servedMs = :ms REMOVE serving',
+          ConditionExpression: 'projectVersionArn = :arn',
+          ExpressionAttributeValues: { ':reason': fields.stopReason, ':day': fields.servedDay, ':ms': fields.servedMs, ':arn': projectVersionArn },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** A stop run found nothing it had to mark (the model was already stopped): its request is over all the same. */
+  async stopRequestEnded(): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: ACTIVE_MODEL_ID },
+          UpdateExpression: 'REMOVE serving',
+          ConditionExpression: 'serving.#kind = :stop',
+          // `request` is a DynamoDB reserved word.
+          ExpressionAttributeNames: { '#kind': 'request' },
+          ExpressionAttributeValues: { ':stop': 'STOP' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
