@@ -297,12 +297,12 @@ describe('stop-model', () => {
   });
 
   describe('with more versions than one page', () => {
-    /** The stop machine with ImageOutcome's payloads captured. */
+    /** The stop machine with RecordOutcome's payloads captured. */
     function recording(): { payloads: unknown[]; run: () => Promise<LocalExecution> } {
       const payloads: unknown[] = [];
       const recordArn = SUBSTITUTIONS.RecordOutcomeFunctionArn ?? '';
       const record = deployment.targets.functions[recordArn];
-      if (!record) throw new Error('test: no ImageOutcome function');
+      if (!record) throw new Error('test: no RecordOutcome function');
       const targets: LocalTargets = {
         ...deployment.targets,
         functions: {
@@ -337,7 +337,7 @@ describe('stop-model', () => {
       expect(visits(execution, 'ListMoreVersions')).toBe(2);
       expect(visits(execution, 'StopEach')).toBe(3);
       const live = { projectVersionArn: VERSION_ARN, versionName: LIVE, status: 'STOPPED', action: 'stopped' };
-      // ImageOutcome gets a list of pages (the first one empty: see the StartPaging state) …
+      // RecordOutcome gets a list of pages (the first one empty: see the StartPaging state) …
       expect(payloads).toEqual([
         {
           outcome: 'STOPPED',
