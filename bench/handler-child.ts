@@ -16,9 +16,11 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { classifyS3Event } from '../src/lib/classify.js';
 import type { ClassifyDeps } from '../src/lib/classify.js';
 import { ModelRegistry } from '../src/lib/model-registry.js';
-import { logger, metrics } from '../src/lib/observability.js';
-import { ResultStore } from '../src/lib/results.js';
+import { deployedRuntime } from '../src/lib/composition.js';
+import { ResultsTable } from '../src/lib/tables/results.js';
 import { distribution, PROJECT_DIR } from './common.js';
+
+const { logger, metrics } = deployedRuntime();
 
 const MODE = process.env.BENCH_MODE === 'sdk' ? 'sdk' : 'stub';
 /** Emulates a proposed change to src/lib/observability.ts: one single-metric emitter reused, not one per outcome. */
@@ -59,7 +61,7 @@ function stubDeps(): ClassifyDeps {
   return {
     s3: s3 as unknown as S3Client,
     rekognition: rekognition as unknown as RekognitionClient,
-    results: new ResultStore(documents as unknown as DynamoDBDocumentClient, 'results'),
+    results: new ResultsTable(documents as unknown as DynamoDBDocumentClient, 'results'),
     registry: new ModelRegistry(documents as unknown as DynamoDBDocumentClient, 'registry', 30_000),
     reviewThreshold: 80,
     logger,
@@ -128,7 +130,7 @@ function sdkDeps(): ClassifyDeps {
   return {
     s3,
     rekognition,
-    results: new ResultStore(documents, 'results'),
+    results: new ResultsTable(documents, 'results'),
     registry: new ModelRegistry(documents, 'registry', 30_000),
     reviewThreshold: 80,
     logger,

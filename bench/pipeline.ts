@@ -21,12 +21,13 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { RecordOutcome } from '../src/lib/classify.js';
+import type { ImageOutcome } from '../src/lib/image-outcome.js';
 import { constantPredictor } from '../src/local/rekognition/index.js';
 import type { Predictor } from '../src/local/rekognition/index.js';
 import { LOCAL_CREDENTIALS } from '../src/local/s3.js';
 import { startLocalStack } from '../src/local/stack.js';
 import type { CfnTemplate } from '../src/local/template.js';
+import { ACTIVE_MODEL_ID } from '../src/lib/tables/registry.js';
 import { distribution, PROJECT_DIR, pool } from './common.js';
 import type { Distribution } from './common.js';
 
@@ -116,7 +117,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     onInvocation: (_id, result) => {
       const at = performance.now();
-      for (const outcome of result as RecordOutcome[]) {
+      for (const outcome of result as ImageOutcome[]) {
         if (outcome.kind !== 'written' && outcome.kind !== 'kept-newer') continue;
         const waiter = waiters.get(outcome.row.imageKey);
         if (waiter) {
@@ -165,7 +166,7 @@ export async function runPipelineBench(options: PipelineOptions): Promise<Pipeli
     while ((await statusOf()) === 'TRAINING_IN_PROGRESS') await sleep(100);
     await rekognition.send(new StartProjectVersionCommand({ ProjectVersionArn, MinInferenceUnits: 1 }));
     while ((await statusOf()) !== 'RUNNING') await sleep(20);
-    await documents.send(new PutCommand({ TableName: registryTable, Item: { id: 'active', projectVersionArn: ProjectVersionArn, versionName: 'bench', state: 'RUNNING' } }));
+    await documents.send(new PutCommand({ TableName: registryTable, Item: { id: ACTIVE_MODEL_ID, projectVersionArn: ProjectVersionArn, versionName: 'bench', state: 'RUNNING' } }));
     log(`  model trained on the sample and RUNNING (constant-time predictor) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const images = await imagesUnder(SAMPLE);

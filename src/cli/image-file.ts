@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { checkImage } from '../lib/image-check.js';
 import type { ImageFacts } from '../lib/image-check.js';
 import type { ByteSource } from '../lib/image-header.js';
-import type { RejectReason } from '../lib/outcomes.js';
+import type { RejectReason } from '../lib/result-status.js';
 
 /** Why a file could not even be read: not the image's fault, and not something classify would say. */
 export type UnreadableReason = 'not-a-regular-file' | 'unreadable';

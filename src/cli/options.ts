@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 import { DATASET_ROOTS, VERSION_NAME } from '../lib/training/input.js';
 
 /*

@@ -9,7 +9,7 @@ import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
 import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName, waitTimeout } from './options.js';
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 import { PROJECT_DIR, resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
 import { localUp } from './commands/local.js';

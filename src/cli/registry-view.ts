@@ -1,36 +1,20 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { RegistryTable } from '../lib/tables/registry.js';
+import type { RegistryItem } from '../lib/tables/registry.js';
 import type { Target } from './target.js';
 
-export type Item = Record<string, unknown>;
+export type Item = RegistryItem;
 
-export async function getRegistryItem(target: Target, id: string): Promise<Item | undefined> {
-  const { Item } = await target.clients.documents.send(new GetCommand({ TableName: target.names.registryTable, Key: { id }, ConsistentRead: true }));
-  return Item as Item | undefined;
+function registry(target: Target): RegistryTable {
+  return new RegistryTable(target.clients.documents, target.names.registryTable);
 }
 
-/**
- * Every `version#<name>` item. The registry holds one item per requested training plus `active` and a lock, a few
- * hundred items at most in a project's life, and its only key is `id`: a filtered scan of it costs less than a
- * Rekognition listing and also finds versions that failed before Rekognition knew them. (The results table,
- * which grows with every image, is never scanned.)
- */
+export async function getRegistryItem(target: Target, id: string): Promise<Item | undefined> {
+  return registry(target).get(id);
+}
+
+/** Every `version#<name>` item (a filtered scan: see RegistryTable.versionItems). */
 export async function listVersionItems(target: Target): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await target.clients.documents.send(
-      new ScanCommand({
-        TableName: target.names.registryTable,
-        FilterExpression: 'begins_with(id, :version)',
-        ExpressionAttributeValues: { ':version': 'version#' },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    items.push(...((page.Items ?? []) as Item[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+  return registry(target).versionItems();
 }
 
 export function str(item: Item | undefined, field: string): string | undefined {

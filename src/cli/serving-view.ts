@@ -5,7 +5,7 @@ import { loadServingPolicy } from '../lib/serving/config.js';
 import { simulate } from '../lib/serving/simulate.js';
 import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
 import { checkUnitsFit } from '../lib/serving/units.js';
-import { STATUS_INDEX } from '../lib/training/redrive.js';
+import { STATUS_INDEX } from '../lib/tables/results.js';
 import { num, str } from './registry-view.js';
 import type { Item } from './registry-view.js';
 import type { Target } from './target.js';

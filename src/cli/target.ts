@@ -9,6 +9,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import { parseWith } from '../lib/schema.js';
 import { LOCAL_CREDENTIALS } from '../local/credentials.js';
 import { ENDPOINTS_FILE } from '../local/endpoints-file.js';
 import { describeError, TargetUnavailableError, UsageError } from './errors.js';
@@ -110,26 +112,25 @@ export function closeClients(clients: TargetClients): void {
 /* ------------------------------------------------------------------ local */
 
 /** The file the running local stack writes (src/local/main.ts). */
-export interface EndpointsFile {
-  readonly pid: number;
-  readonly region: string;
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly rekognition?: string; readonly sfn?: string };
-  readonly names: {
-    readonly bucket: string;
-    readonly tables: Readonly<Record<string, string>>;
-    readonly stateMachines?: Readonly<Record<string, string>>;
-    readonly projectName?: string;
-    readonly servingSchedule?: unknown;
-    readonly reviewThreshold?: unknown;
-    readonly eventBus?: string;
-    readonly eventsFile?: string;
-  };
-  readonly deadLetterFile?: string;
-}
+/** The fields of the local stack's endpoints file the CLI relies on; the rest passes through. */
+const EndpointsFileSchema = z.looseObject({
+  pid: z.number(),
+  region: z.string(),
+  endpoints: z.looseObject({ s3: z.string(), dynamodb: z.string(), rekognition: z.optional(z.string()), sfn: z.optional(z.string()) }),
+  names: z.looseObject({
+    bucket: z.string(),
+    tables: z.record(z.string(), z.string()),
+    stateMachines: z.optional(z.record(z.string(), z.string())),
+    projectName: z.optional(z.string()),
+    servingSchedule: z.optional(z.unknown()),
+    reviewThreshold: z.optional(z.unknown()),
+    eventBus: z.optional(z.string()),
+    eventsFile: z.optional(z.string()),
+  }),
+  deadLetterFile: z.optional(z.string()),
+});
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export type EndpointsFile = z.output<typeof EndpointsFileSchema>;
 
 /** Checks the fields the CLI relies on, so a half-written or foreign file is reported, not half-used. */
 export function parseEndpointsFile(text: string, path: string): EndpointsFile {
@@ -139,18 +140,7 @@ export function parseEndpointsFile(text: string, path: string): EndpointsFile {
   } catch {
     throw new TargetUnavailableError(`${path} is not JSON; restart the local stack (pneumo local up)`);
   }
-  const ok =
-    isRecord(parsed) &&
-    typeof parsed.pid === 'number' &&
-    typeof parsed.region === 'string' &&
-    isRecord(parsed.endpoints) &&
-    typeof parsed.endpoints.s3 === 'string' &&
-    typeof parsed.endpoints.dynamodb === 'string' &&
-    isRecord(parsed.names) &&
-    typeof parsed.names.bucket === 'string' &&
-    isRecord(parsed.names.tables);
-  if (!ok) throw new TargetUnavailableError(`${path} does not describe a local stack (pid, region, endpoints, names); restart it`);
-  return parsed as EndpointsFile;
+  return parseWith(EndpointsFileSchema, parsed, () => new TargetUnavailableError(`${path} does not describe a local stack (pid, region, endpoints, names); restart it`));
 }
 
 /** True when a process with this id exists (EPERM: it exists but belongs to someone else). */

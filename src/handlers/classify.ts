@@ -1,20 +1,16 @@
 import type { Context } from 'aws-lambda';
-import { classifyS3Event } from '../lib/classify.js';
-import type { RecordOutcome } from '../lib/classify.js';
-import { classifyDependencies } from '../lib/classify-wiring.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadClassifyConfig } from '../lib/config.js';
-import { logger, metrics, publishMetrics } from '../lib/observability.js';
+import { classifyFunction } from '../lib/functions/classify.js';
+import type { ImageOutcome } from '../lib/image-outcome.js';
 import { classifyServing } from '../lib/serving/wiring.js';
 
-const deps = { ...classifyDependencies(loadClassifyConfig()), serving: classifyServing() };
+/** S3 ObjectCreated notifications for `inbox/` → one result row per image. Config is read and checked at cold start. */
+const runtime = deployedRuntime();
+const entry = classifyFunction(runtime, loadClassifyConfig(), { serving: classifyServing(runtime) });
 
-/** S3 ObjectCreated notifications for `inbox/` → one result row per image. */
-export const handler = async (event: unknown, context: Context): Promise<RecordOutcome[]> => {
-  logger.addContext(context);
-  metrics.captureColdStartMetric();
-  try {
-    return await classifyS3Event(deps, event);
-  } finally {
-    publishMetrics(metrics);
-  }
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
+export const handler = async (event: unknown, context: Context): Promise<ImageOutcome[]> => {
+  const result = await entry(event, context);
+  return result;
 };

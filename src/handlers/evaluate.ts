@@ -1,22 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { documentClient, s3Client } from '../lib/clients.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadRegistryConfig } from '../lib/config.js';
-import { logger } from '../lib/observability.js';
-import { evaluateVersion, parseEvaluateRequest } from '../lib/training/evaluate.js';
+import { evaluateFunction } from '../lib/functions/training.js';
 import type { Evaluation } from '../lib/training/evaluate.js';
-import { TrainingRegistry } from '../lib/training/registry.js';
-
-const config = loadRegistryConfig();
-
-const deps = {
-  s3: s3Client,
-  registry: new TrainingRegistry(documentClient, config.registryTable),
-};
 
 /** Train-and-deploy: read the evaluation summary, apply the gate, record metrics and decision. */
+const entry = evaluateFunction(deployedRuntime(), loadRegistryConfig());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
 export const handler = async (event: unknown, context: Context): Promise<Evaluation> => {
-  logger.addContext(context);
-  const evaluation = await evaluateVersion(deps, parseEvaluateRequest(event));
-  logger.info('model evaluated', { decision: evaluation.decision, reasons: evaluation.reasons, f1: evaluation.f1, positiveRecall: evaluation.positiveRecall });
-  return evaluation;
+  const result = await entry(event, context);
+  return result;
 };

@@ -1,25 +1,15 @@
 import type { Context } from 'aws-lambda';
-import { documentClient } from '../lib/clients.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadStartConfig } from '../lib/config.js';
-import { logger } from '../lib/observability.js';
+import { planStartFunction } from '../lib/functions/training.js';
 import { loadServingPolicy } from '../lib/serving/config.js';
-import { ServingStore } from '../lib/serving/store.js';
-import { planStart } from '../lib/training/promote.js';
 import type { StartPlan } from '../lib/training/promote.js';
-import { TrainingRegistry } from '../lib/training/registry.js';
-
-const config = loadStartConfig();
-
-const deps = {
-  registry: new TrainingRegistry(documentClient, config.registryTable),
-  config,
-  serving: { store: new ServingStore(documentClient, config.registryTable), policy: loadServingPolicy() },
-};
 
 /** Start path, first step: which version to start and with how many inference units. */
+const entry = planStartFunction(deployedRuntime(), loadStartConfig(), loadServingPolicy());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
 export const handler = async (event: unknown, context: Context): Promise<StartPlan> => {
-  logger.addContext(context);
-  const plan = await planStart(deps, event);
-  logger.info('start planned', { ...plan });
-  return plan;
+  const result = await entry(event, context);
+  return result;
 };

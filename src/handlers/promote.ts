@@ -1,19 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { documentClient } from '../lib/clients.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadRegistryConfig } from '../lib/config.js';
-import { logger } from '../lib/observability.js';
-import { parsePromoteRequest, promoteVersion } from '../lib/training/promote.js';
+import { promoteFunction } from '../lib/functions/training.js';
 import type { Promotion } from '../lib/training/promote.js';
-import { TrainingRegistry } from '../lib/training/registry.js';
-
-const config = loadRegistryConfig();
-
-const deps = { registry: new TrainingRegistry(documentClient, config.registryTable) };
 
 /** Start path: make the running version the one classify uses; return the one it replaced. */
+const entry = promoteFunction(deployedRuntime(), loadRegistryConfig());
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
 export const handler = async (event: unknown, context: Context): Promise<Promotion> => {
-  logger.addContext(context);
-  const promotion = await promoteVersion(deps, parsePromoteRequest(event));
-  logger.info('model promoted', { ...promotion });
-  return promotion;
+  const result = await entry(event, context);
+  return result;
 };

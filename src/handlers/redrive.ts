@@ -1,31 +1,16 @@
 import type { Context } from 'aws-lambda';
-import { classifyDependencies } from '../lib/classify-wiring.js';
-import { documentClient } from '../lib/clients.js';
+import { deployedRuntime } from '../lib/composition.js';
 import { loadRedriveConfig } from '../lib/config.js';
-import { logger, metrics, publishMetrics } from '../lib/observability.js';
+import { redriveFunction } from '../lib/functions/redrive.js';
+import type { RedriveProgress } from '../lib/redrive.js';
 import { redriveServing } from '../lib/serving/wiring.js';
-import { parseRedriveRequest, redrivePage } from '../lib/training/redrive.js';
-import type { RedriveProgress } from '../lib/training/redrive.js';
-
-const config = loadRedriveConfig();
-
-const deps = {
-  ...classifyDependencies(config),
-  serving: redriveServing(),
-  documents: documentClient,
-  resultsTable: config.resultsTable,
-  pageSize: config.pageSize,
-};
 
 /** Start path, after promotion: classify one page of images that waited for a model; the state machine loops. */
+const runtime = deployedRuntime();
+const entry = redriveFunction(runtime, loadRedriveConfig(), { serving: redriveServing(runtime) });
+
+// The entry is awaited here so stack traces keep a frame in this file, as the deployed function's entry point.
 export const handler = async (event: unknown, context: Context): Promise<RedriveProgress> => {
-  logger.addContext(context);
-  metrics.captureColdStartMetric();
-  try {
-    const progress = await redrivePage(deps, parseRedriveRequest(event));
-    logger.info('redrive page done', { done: progress.done, totals: progress.totals });
-    return progress;
-  } finally {
-    publishMetrics(metrics);
-  }
+  const result = await entry(event, context);
+  return result;
 };

@@ -2,15 +2,15 @@ import { DetectCustomLabelsCommand } from '@aws-sdk/client-rekognition';
 import type { RekognitionClient } from '@aws-sdk/client-rekognition';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RecordsNotProcessedError, RegistryError } from './errors.js';
-import type { InvalidEventError } from './errors.js';
+import type { ImageOutcome } from './image-outcome.js';
 import { inspectObject } from './image-check.js';
 import type { ImageFacts, ObjectFacts } from './image-check.js';
 import type { ModelRegistry } from './model-registry.js';
 import { reportOutcome } from './observability.js';
 import type { Telemetry } from './observability.js';
-import type { FailedReason, PendingReason, RejectReason } from './outcomes.js';
-import { isSettled } from './results.js';
-import type { LabelScore, ResultRow, ResultStore } from './results.js';
+import type { FailedReason, PendingReason, RejectReason } from './result-status.js';
+import { isSettled } from './tables/results.js';
+import type { LabelScore, ResultRow, ResultsTable } from './tables/results.js';
 import { INBOX_PREFIX, parseS3Event } from './s3-event.js';
 import type { InboxObjectEvent } from './s3-event.js';
 import type { ServingHook } from './serving/classify-hook.js';
@@ -18,7 +18,7 @@ import type { ServingHook } from './serving/classify-hook.js';
 export interface ClassifyDeps extends Telemetry {
   readonly s3: S3Client;
   readonly rekognition: RekognitionClient;
-  readonly results: ResultStore;
+  readonly results: ResultsTable;
   readonly registry: ModelRegistry;
   /** Top-label confidence (0–100) below which a result needs a human look. */
   readonly reviewThreshold: number;
@@ -26,16 +26,6 @@ export interface ClassifyDeps extends Telemetry {
   /** On-demand start and usage marks (src/lib/serving); absent, classify only stores rows. */
   readonly serving?: ServingHook;
 }
-
-export type SkipReason = 'outside-inbox' | 'folder-marker' | 'deleted' | 'superseded' | 'already-settled';
-
-export type RecordOutcome =
-  | { readonly kind: 'written'; readonly row: ResultRow }
-  /** The table already held a newer event's result (or this event's final one); the row was not stored. */
-  | { readonly kind: 'kept-newer'; readonly row: ResultRow }
-  | { readonly kind: 'skipped'; readonly key: string; readonly why: SkipReason }
-  | { readonly kind: 'invalid-record'; readonly error: InvalidEventError }
-  | { readonly kind: 'retryable'; readonly key: string; readonly error: unknown };
 
 /** What classification decided for one image, before it becomes a row. */
 export type Verdict =
@@ -137,14 +127,14 @@ function toRow(event: InboxObjectEvent, verdict: Verdict, facts: { object?: Obje
   };
 }
 
-async function store(deps: ClassifyDeps, row: ResultRow): Promise<RecordOutcome> {
+async function store(deps: ClassifyDeps, row: ResultRow): Promise<ImageOutcome> {
   if (!(await deps.results.save(row))) return { kind: 'kept-newer', row };
   await deps.serving?.afterStore(row, (deps.clock ?? Date.now)());
   return { kind: 'written', row };
 }
 
 /** Classifies one object; never throws for a per-image problem, only reports it. */
-export async function classifyObject(deps: ClassifyDeps, event: InboxObjectEvent): Promise<RecordOutcome> {
+export async function classifyObject(deps: ClassifyDeps, event: InboxObjectEvent): Promise<ImageOutcome> {
   const clock = deps.clock ?? Date.now;
   const startedAt = clock();
   const { key } = event;
@@ -205,8 +195,8 @@ async function recordRetryableFailure(deps: ClassifyDeps, row: ResultRow): Promi
  * (retryable failures, malformed records) make the invocation fail at the end, after the others are stored,
  * so Lambda retries it and the dead-letter queue finally keeps it.
  */
-export async function classifyS3Event(deps: ClassifyDeps, event: unknown): Promise<RecordOutcome[]> {
-  const outcomes: RecordOutcome[] = [];
+export async function classifyS3Event(deps: ClassifyDeps, event: unknown): Promise<ImageOutcome[]> {
+  const outcomes: ImageOutcome[] = [];
   for (const parsed of parseS3Event(event)) {
     const outcome = parsed.ok ? await classifyObject(deps, parsed.object) : { kind: 'invalid-record' as const, error: parsed.error };
     reportOutcome(deps, outcome);

@@ -161,3 +161,11 @@ export interface GaugesConfig {
 export function loadGaugesConfig(env: Env = process.env): GaugesConfig {
   return { resultsTable: required(env, 'RESULTS_TABLE'), projectName: required(env, 'PROJECT_NAME') };
 }
+
+export interface ServingCheckConfig {
+  readonly resultsTable: string;
+}
+
+export function loadServingCheckConfig(env: Env = process.env): ServingCheckConfig {
+  return { resultsTable: required(env, 'RESULTS_TABLE') };
+}

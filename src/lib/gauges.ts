@@ -2,7 +2,7 @@ import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sd
 import type { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STATUS_INDEX } from './training/redrive.js';
+import { STATUS_INDEX } from './tables/results.js';
 
 /*
  * The state an operator's alarms and health view need but no AWS service publishes as a metric: how long the

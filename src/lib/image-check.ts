@@ -2,8 +2,8 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readImageHeader } from './image-header.js';
 import type { ByteSource, ImageFormat } from './image-header.js';
-import { IMAGE_LIMITS } from './outcomes.js';
-import type { RejectReason } from './outcomes.js';
+import { IMAGE_LIMITS } from './image-limits.js';
+import type { RejectReason } from './result-status.js';
 
 export interface ObjectFacts {
   readonly size: number;

@@ -1,4 +1,4 @@
-import { IMAGE_LIMITS } from './outcomes.js';
+import { IMAGE_LIMITS } from './image-limits.js';
 
 export type ImageFormat = 'jpeg' | 'png';
 

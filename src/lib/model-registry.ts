@@ -1,9 +1,6 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RegistryError } from './errors.js';
-
-/** Partition key of the registry item that names the model classify uses. */
-export const ACTIVE_MODEL_ID = 'active';
+import { ACTIVE_MODEL_ID, RegistryTable } from './tables/registry.js';
 
 const VERSION_ARN = /^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project\/[^/]+\/version\/[^/]+\/\d+$/;
 
@@ -16,6 +13,7 @@ export interface ActiveModel {
 
 export type ModelLookup = { readonly kind: 'none' } | { readonly kind: 'model'; readonly model: ActiveModel };
 
+/** The `active` item as classify reads it (hand-written: see s3-event.ts for why classify's path has no zod). */
 function parseActiveItem(item: Record<string, unknown>): ActiveModel {
   const arn = item.projectVersionArn;
   if (typeof arn !== 'string' || !VERSION_ARN.test(arn)) {
@@ -40,19 +38,21 @@ function parseActiveItem(item: Record<string, unknown>): ActiveModel {
 export class ModelRegistry {
   private cached: { readonly model: ActiveModel; readonly until: number } | undefined;
 
+  private readonly items: RegistryTable;
+
   constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly table: string,
+    documents: DynamoDBDocumentClient,
+    table: string,
     private readonly cacheMs: number,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.items = new RegistryTable(documents, table);
+  }
 
   async activeModel(): Promise<ModelLookup> {
     const now = this.clock();
     if (this.cached && this.cached.until > now) return { kind: 'model', model: this.cached.model };
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.table, Key: { id: ACTIVE_MODEL_ID }, ConsistentRead: true }),
-    );
+    const Item = await this.items.get(ACTIVE_MODEL_ID);
     if (!Item) {
       this.cached = undefined;
       return { kind: 'none' };

@@ -1,10 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RecordOutcome } from './classify.js';
-
-/* One logger and one metrics buffer per container; service and namespace come from POWERTOOLS_* variables. */
-export const logger = new Logger();
-export const metrics = new Metrics();
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { ImageOutcome } from './image-outcome.js';
 
 export interface Telemetry {
   readonly logger: Logger;
@@ -30,7 +27,7 @@ function countBy(metrics: Metrics, name: string, dimension: string, value: strin
 /**
  * The one place an outcome becomes a log line and metrics. Logs name the object, never its bytes.
  */
-export function reportOutcome({ logger, metrics }: Telemetry, outcome: RecordOutcome): void {
+export function reportOutcome({ logger, metrics }: Telemetry, outcome: ImageOutcome): void {
   switch (outcome.kind) {
     case 'written':
     case 'kept-newer': {

@@ -5,8 +5,10 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { RecordOutcome } from '../lib/classify.js';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ImageOutcome } from '../lib/image-outcome.js';
+import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
+import { ResultsTable } from '../lib/tables/results.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
 import { writeEndpointsFile } from './endpoints-file.js';
 import type { ResultForSummary } from './demo.js';
@@ -87,7 +89,7 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-function formatOutcome(outcome: RecordOutcome): string | undefined {
+function formatOutcome(outcome: ImageOutcome): string | undefined {
   if (outcome.kind !== 'written' && outcome.kind !== 'kept-newer') return undefined;
   const { row } = outcome;
   const verdict = row.label ? `${row.label} ${row.confidence?.toFixed(1) ?? '?'}%` : (row.reason ?? '');
@@ -95,8 +97,7 @@ function formatOutcome(outcome: RecordOutcome): string | undefined {
 }
 
 async function activeModel(documents: DynamoDBDocumentClient, table: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await documents.send(new GetCommand({ TableName: table, Key: { id: 'active' }, ConsistentRead: true }));
-  return Item;
+  return new RegistryTable(documents, table).get(ACTIVE_MODEL_ID);
 }
 
 /** Starts the retrain the way a user would on AWS (StartExecution) and shows each state as it is entered. */
@@ -185,7 +186,7 @@ async function main(): Promise<number> {
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
     ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
     onInvocation: (_function, result) => {
-      for (const outcome of Array.isArray(result) ? (result as RecordOutcome[]) : []) {
+      for (const outcome of Array.isArray(result) ? (result as ImageOutcome[]) : []) {
         const line = formatOutcome(outcome);
         if (line) console.log(line);
       }
@@ -208,9 +209,10 @@ async function main(): Promise<number> {
   console.log('Uploading the inbox sample; results as they land:');
   const uploaded = await uploadLabelledFolder(s3, stack.names.bucket, join(SAMPLE_DIR, 'inbox'), 'inbox/sample/', false);
   await stack.idle();
+  const resultsTable = new ResultsTable(documents, stack.names.tables.ResultsTable ?? '');
   const results: ResultForSummary[] = await Promise.all(
     uploaded.map(async (image) => {
-      const { Item } = await documents.send(new GetCommand({ TableName: stack.names.tables.ResultsTable ?? '', Key: { imageKey: image.key } }));
+      const Item = await resultsTable.get(image.key);
       return { key: image.key, truth: image.label, status: Item?.status as string | undefined, label: Item?.label as string | undefined };
     }),
   );

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 import type { ReviewFields, WorklistFilter } from './schemas.js';
 import { reviewFieldsSchema } from './schemas.js';
 import type { CursorState, Segment } from './worklist.js';

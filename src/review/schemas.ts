@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 
 /*
  * Every input the review server accepts, as zod schemas: query strings of the worklist and image routes, JSON

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ResultStatus } from '../lib/outcomes.js';
+import type { ResultStatus } from '../lib/result-status.js';
 import type { WorklistFilter } from './schemas.js';
 
 /*

@@ -22,7 +22,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyObject, classifyS3Event } from '../../src/lib/classify.js';
 import type { ClassifyDeps } from '../../src/lib/classify.js';
 import { RecordsNotProcessedError } from '../../src/lib/errors.js';
-import type { ResultRow } from '../../src/lib/results.js';
+import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import type { InboxObjectEvent } from '../../src/lib/s3-event.js';
 import { classifyDeps, REGISTRY_TABLE, RESULTS_TABLE } from '../fixtures/classify-deps.js';

@@ -61,7 +61,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // Read when the clients module loads (a fresh module registry per test file).
+  // Read when the composition module builds the runtime (a fresh module registry per test file).
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -76,13 +76,14 @@ afterAll(async () => {
 });
 
 async function call(service: Service): Promise<{ attempts: number | undefined }> {
-  const { documentClient, rekognitionClient, s3Client } = await import('../../src/lib/clients.js');
+  const { deployedRuntime } = await import('../../src/lib/composition.js');
+  const { documents, rekognition, s3 } = deployedRuntime();
   const output =
     service === 'rekognition'
-      ? await rekognitionClient.send(new DetectCustomLabelsCommand({ ProjectVersionArn: 'arn:aws:rekognition:eu-west-1:123456789012:project/p/version/v/1', Image: { Bytes: new Uint8Array([1]) } }))
+      ? await rekognition.send(new DetectCustomLabelsCommand({ ProjectVersionArn: 'arn:aws:rekognition:eu-west-1:123456789012:project/p/version/v/1', Image: { Bytes: new Uint8Array([1]) } }))
       : service === 'dynamodb'
-        ? await documentClient.send(new GetCommand({ TableName: 'results', Key: { imageKey: 'inbox/a.jpeg' } }))
-        : await s3Client.send(new HeadObjectCommand({ Bucket: 'bucket', Key: 'inbox/a.jpeg' }));
+        ? await documents.send(new GetCommand({ TableName: 'results', Key: { imageKey: 'inbox/a.jpeg' } }))
+        : await s3.send(new HeadObjectCommand({ Bucket: 'bucket', Key: 'inbox/a.jpeg' }));
   return { attempts: output.$metadata.attempts };
 }
 

@@ -1,14 +1,14 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isSettled, ResultStore } from '../../src/lib/results.js';
-import type { ResultRow } from '../../src/lib/results.js';
+import { isSettled, ResultsTable } from '../../src/lib/tables/results.js';
+import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { startLocalDynamo } from '../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
 
 const TABLE = 'results';
 let dynamo: LocalDynamo;
-let store: ResultStore;
+let store: ResultsTable;
 let keyCounter = 0;
 let key: string;
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
     KeySchema: [{ AttributeName: 'imageKey', KeyType: 'HASH' }],
     BillingMode: 'PAY_PER_REQUEST',
   });
-  store = new ResultStore(dynamo.documents, TABLE);
+  store = new ResultsTable(dynamo.documents, TABLE);
 });
 
 afterAll(async () => {
@@ -53,7 +53,7 @@ async function stored(): Promise<Record<string, unknown> | undefined> {
   return Item;
 }
 
-describe('ResultStore.save', () => {
+describe('ResultsTable.save', () => {
   it('writes the first result for a key', async () => {
     expect(await store.save(row(EARLY, 'CLASSIFIED', 'NORMAL'))).toBe(true);
     expect(await stored()).toMatchObject({ status: 'CLASSIFIED', label: 'NORMAL', sequencer: EARLY });

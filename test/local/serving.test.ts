@@ -63,6 +63,8 @@ describe('on-demand serving on the local stack', () => {
     expect(await active()).toMatchObject({ versionName: 's1', startReason: 'retrain' });
 
     await vi.waitFor(async () => { expect(await active()).toMatchObject({ state: 'STOPPED', stopReason: 'idle' }); }, { timeout: 30_000, interval: 100 });
+    // RecordOutcome marks the model STOPPED before the stop execution reaches its end state: wait for that end.
+    await stack.idle();
     expect(await executionsOf('StopModelStateMachine')).toEqual([expect.objectContaining({ name: expect.stringMatching(/^idle-stop-/) as unknown, status: 'SUCCEEDED' })]);
   }, 120_000);
 

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RecordOutcome } from '../../src/lib/classify.js';
+import type { ImageOutcome } from '../../src/lib/image-outcome.js';
 import { notificationRecord } from '../../src/local/s3-notifications.js';
 import { fixtureImage } from '../fixtures/images.js';
 import type { FixtureImage } from '../fixtures/images.js';
@@ -15,12 +15,12 @@ import type { TestStack } from '../fixtures/local-stack.js';
  */
 
 let testStack: TestStack;
-const outcomes: RecordOutcome[] = [];
+const outcomes: ImageOutcome[] = [];
 
 beforeAll(async () => {
   testStack = await startTestStack(inject('packageDir'), {
     onInvocation: (_function, result) => {
-      if (Array.isArray(result)) outcomes.push(...(result as RecordOutcome[]));
+      if (Array.isArray(result)) outcomes.push(...(result as ImageOutcome[]));
     },
   });
 });
@@ -43,7 +43,7 @@ async function row(key: string): Promise<Record<string, unknown> | undefined> {
 }
 
 /** Delivers the event S3 sent for `versionId` once more, as a late or repeated delivery would. */
-async function redeliver(key: string, versionId: string, sequencer: string): Promise<RecordOutcome | undefined> {
+async function redeliver(key: string, versionId: string, sequencer: string): Promise<ImageOutcome | undefined> {
   const invoker = testStack.stack.invokers.ClassifyLambdaFunction;
   if (!invoker) throw new Error('classify is wired to the bucket');
   outcomes.length = 0;

@@ -1,8 +1,8 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RecordOutcome } from '../../src/lib/classify.js';
-import { rekognitionClient } from '../../src/lib/clients.js';
+import type { ImageOutcome } from '../../src/lib/image-outcome.js';
+import { deployedRuntime } from '../../src/lib/composition.js';
 import { Hold } from '../fixtures/hold.js';
 import { outcomeKey } from './support/events.js';
 import { resizedXray, sampleXrays } from './support/images.js';
@@ -43,14 +43,14 @@ beforeAll(async () => {
     rekognition: { hold: (point) => (point.at === 'call' && point.operation === 'DetectCustomLabels' ? detectHold?.enter() : undefined) },
   });
   // The initialize step runs once per call, the deserialize step once per attempt (inside the retry middleware).
-  rekognitionClient.middlewareStack.add(
+  deployedRuntime().rekognition.middlewareStack.add(
     (next, context) => (args) => {
       if (context.commandName === 'DetectCustomLabelsCommand') detect.calls += 1;
       return next(args);
     },
     { step: 'initialize', name: 'reliabilityCountDetectCalls' },
   );
-  rekognitionClient.middlewareStack.add(
+  deployedRuntime().rekognition.middlewareStack.add(
     (next, context) => (args) => {
       if (context.commandName === 'DetectCustomLabelsCommand') detect.attempts += 1;
       return next(args);
@@ -64,8 +64,8 @@ beforeAll(async () => {
 afterAll(async () => {
   process.stdout.write(`\n${table(['scenario', 'images', 'answered', 'recovered (DLQ replay or re-drive)', 'no row (expected)', 'lost', 'SDK retry tokens left'], scenarios)}\n`);
   tally.print();
-  rekognitionClient.middlewareStack.remove('reliabilityCountDetectCalls');
-  rekognitionClient.middlewareStack.remove('reliabilityCountDetectAttempts');
+  deployedRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectCalls');
+  deployedRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectAttempts');
   await harness.close();
   await proxy.close();
 });
@@ -108,7 +108,7 @@ async function replayDeadLetters(keys: ReadonlySet<string>): Promise<number> {
  * environment its own.
  */
 async function retryTokens(): Promise<number | string> {
-  const strategy = (await rekognitionClient.config.retryStrategy()) as { getCapacity?: () => number };
+  const strategy = (await deployedRuntime().rekognition.config.retryStrategy()) as { getCapacity?: () => number };
   return strategy.getCapacity?.() ?? '?';
 }
 
@@ -190,7 +190,7 @@ describe('faults', () => {
       for (const event of tap.held) tap.deliver(event);
       await harness.stack.idle();
       const outcomes = harness.outcomes.slice(from);
-      const byKey = (a: RecordOutcome, b: RecordOutcome): number => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? '');
+      const byKey = (a: ImageOutcome, b: ImageOutcome): number => (outcomeKey(a) ?? '').localeCompare(outcomeKey(b) ?? '');
       expect([...outcomes].sort(byKey)).toEqual(keys.map((key) => ({ kind: 'skipped', key, why: 'deleted' })));
       const rows = await Promise.all(keys.map((key) => harness.row(key)));
       expect(rows.filter(Boolean)).toEqual([]);

@@ -2,17 +2,13 @@ import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { loadRedriveConfig, loadStartConfig, loadTrainingConfig } from '../../src/lib/config.js';
-import { ModelRegistry } from '../../src/lib/model-registry.js';
-import { ResultStore } from '../../src/lib/results.js';
-import { evaluateVersion, parseEvaluateRequest } from '../../src/lib/training/evaluate.js';
-import { parseOutcomeRequest, recordOutcome } from '../../src/lib/training/outcome.js';
-import { parsePrepareRequest, prepareTraining } from '../../src/lib/training/prepare.js';
-import { parsePromoteRequest, planStart, promoteVersion } from '../../src/lib/training/promote.js';
-import { parseRedriveRequest, redrivePage, STATUS_INDEX } from '../../src/lib/training/redrive.js';
+import type { Runtime } from '../../src/lib/composition.js';
+import { loadRedriveConfig, loadRegistryConfig, loadStartConfig, loadTrainingConfig } from '../../src/lib/config.js';
+import { redriveFunction } from '../../src/lib/functions/redrive.js';
+import { evaluateFunction, planStartFunction, prepareDatasetFunction, promoteFunction, recordOutcomeFunction } from '../../src/lib/functions/training.js';
+import type { ResultsIndex } from '../../src/lib/tables/results.js';
 import { TrainingRegistry } from '../../src/lib/training/registry.js';
 import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
-import { ServingStore } from '../../src/lib/serving/store.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -67,7 +63,7 @@ export async function createTables(dynamo: LocalDynamo): Promise<Tables> {
     KeySchema: [{ AttributeName: 'imageKey', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       {
-        IndexName: STATUS_INDEX,
+        IndexName: 'byStatus' satisfies ResultsIndex,
         KeySchema: [
           { AttributeName: 'status', KeyType: 'HASH' },
           { AttributeName: 'processedAt', KeyType: 'RANGE' },
@@ -95,33 +91,25 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
   const s3 = new S3Client({ region: 'eu-west-1' });
   const rekognition = new RekognitionClient({ region: 'eu-west-1' });
   const registry = new TrainingRegistry(dynamo.documents, tables.registry);
-  const serving = { store: new ServingStore(dynamo.documents, tables.registry), policy: DEFAULT_POLICY };
-  const trainingConfig = loadTrainingConfig(env);
-  const startConfig = loadStartConfig(env);
-  const redriveConfig = loadRedriveConfig(env);
-  const redriveDeps = {
+  /** Each function its own logger and metrics, as each Lambda has. */
+  const runtime = (service: string): Runtime => ({
     s3,
     rekognition,
-    results: new ResultStore(dynamo.documents, tables.results),
-    registry: new ModelRegistry(dynamo.documents, tables.registry, redriveConfig.registryCacheMs),
-    reviewThreshold: redriveConfig.reviewThreshold,
     documents: dynamo.documents,
-    resultsTable: tables.results,
-    pageSize: redriveConfig.pageSize,
-    logger: new Logger({ serviceName: 'redrive-test' }),
-    metrics: new Metrics({ namespace: 'PneumoTest', serviceName: 'redrive-test' }),
-    clock,
-  };
+    logger: new Logger({ serviceName: service }),
+    metrics: new Metrics({ namespace: 'PneumoTest', serviceName: service }),
+  });
+  const registryConfig = loadRegistryConfig(env);
   const fn = (name: string): string => SUBSTITUTIONS[name] ?? '';
   const targets: LocalTargets = {
     rekognition,
     functions: {
-      [fn('PrepareDatasetFunctionArn')]: (payload) => prepareTraining({ s3, registry, config: trainingConfig, clock }, parsePrepareRequest(payload)),
-      [fn('EvaluateFunctionArn')]: (payload) => evaluateVersion({ s3, registry, clock }, parseEvaluateRequest(payload)),
-      [fn('RecordOutcomeFunctionArn')]: (payload) => recordOutcome({ registry, serving, clock }, parseOutcomeRequest(payload)),
-      [fn('PlanStartFunctionArn')]: (payload) => planStart({ registry, config: startConfig, serving, clock }, payload),
-      [fn('PromoteFunctionArn')]: (payload) => promoteVersion({ registry, clock }, parsePromoteRequest(payload)),
-      [fn('RedriveFunctionArn')]: (payload) => redrivePage(redriveDeps, parseRedriveRequest(payload)),
+      [fn('PrepareDatasetFunctionArn')]: prepareDatasetFunction(runtime('prepare-dataset'), loadTrainingConfig(env), { clock }),
+      [fn('EvaluateFunctionArn')]: evaluateFunction(runtime('evaluate'), registryConfig, { clock }),
+      [fn('RecordOutcomeFunctionArn')]: recordOutcomeFunction(runtime('record-outcome'), registryConfig, DEFAULT_POLICY, { clock }),
+      [fn('PlanStartFunctionArn')]: planStartFunction(runtime('plan-start'), loadStartConfig(env), DEFAULT_POLICY, { clock }),
+      [fn('PromoteFunctionArn')]: promoteFunction(runtime('promote'), registryConfig, { clock }),
+      [fn('RedriveFunctionArn')]: redriveFunction(runtime('redrive'), loadRedriveConfig(env), { clock }),
     },
     stateMachines: { [fn('StartModelStateMachineArn')]: loadDefinition('start-model') },
   };

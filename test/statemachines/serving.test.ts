@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ResultRow } from '../../src/lib/results.js';
+import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { pendingWorkProbe } from '../../src/lib/serving/check.js';
 import { ServingControl } from '../../src/lib/serving/control.js';

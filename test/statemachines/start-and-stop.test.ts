@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ResultRow } from '../../src/lib/results.js';
+import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';

@@ -1,6 +1,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
+import { looseNumber, looseString } from '../../lib/schema.js';
 import { decodeS3Key } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, TargetUnavailableError } from '../errors.js';
@@ -34,19 +36,19 @@ interface Stored {
   readonly handle: string;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** The object an S3 record names; records without one are left out. */
+const DeadRecordSchema = z.object({ s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }) });
+const loose = <S extends z.ZodMiniType>(schema: S): z.ZodMiniCatch<z.ZodMiniOptional<S>> => z.catch(z.optional(schema), undefined);
+const records = loose(z.object({ Records: loose(z.array(z.unknown())) }));
 
-function at(value: unknown, ...path: string[]): unknown {
-  let node = value;
-  for (const part of path) node = isRecord(node) ? node[part] : undefined;
-  return node;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
+/** A Lambda on-failure destination record, or a raw S3 event (a classic DLQ); every field is optional. */
+const DeadLetterSchema = z.object({
+  timestamp: looseString(),
+  requestPayload: records,
+  Records: loose(z.array(z.unknown())),
+  requestContext: loose(z.object({ requestId: looseString(), condition: looseString(), approximateInvokeCount: looseNumber() })),
+  responsePayload: loose(z.object({ errorType: looseString(), errorMessage: looseString() })),
+});
 
 /** Reads a destination record; anything unreadable is still listed (with its error) rather than hidden. */
 export function parseDeadLetter(id: string, body: string): DeadLetter {
@@ -56,27 +58,27 @@ export function parseDeadLetter(id: string, body: string): DeadLetter {
   } catch {
     return { id, timestamp: null, requestId: null, condition: null, attempts: null, errorType: 'UnreadableDeadLetter', errorMessage: body.slice(0, 200), objects: [] };
   }
+  const letter = DeadLetterSchema.safeParse(record);
+  const fields = letter.success ? letter.data : {};
   // An on-failure destination wraps the event in requestPayload; a raw S3 event (a classic DLQ) is accepted too.
-  const records = at(record, 'requestPayload', 'Records') ?? at(record, 'Records');
-  const objects = (Array.isArray(records) ? records : []).flatMap((entry: unknown): DeadObject[] => {
-    const bucket = at(entry, 's3', 'bucket', 'name');
-    const key = at(entry, 's3', 'object', 'key');
-    if (typeof bucket !== 'string' || typeof key !== 'string') return [];
+  const objects = (fields.requestPayload?.Records ?? fields.Records ?? []).flatMap((entry: unknown): DeadObject[] => {
+    const parsed = DeadRecordSchema.safeParse(entry);
+    if (!parsed.success) return [];
     try {
-      return [{ bucket, key: decodeS3Key(key) }];
+      return [{ bucket: parsed.data.s3.bucket.name, key: decodeS3Key(parsed.data.s3.object.key) }];
     } catch {
       return [];
     }
   });
-  const attempts = at(record, 'requestContext', 'approximateInvokeCount');
+  const context = fields.requestContext;
   return {
     id,
-    timestamp: text(at(record, 'timestamp')),
-    requestId: text(at(record, 'requestContext', 'requestId')),
-    condition: text(at(record, 'requestContext', 'condition')),
-    attempts: typeof attempts === 'number' ? attempts : null,
-    errorType: text(at(record, 'responsePayload', 'errorType')),
-    errorMessage: text(at(record, 'responsePayload', 'errorMessage')),
+    timestamp: fields.timestamp ?? null,
+    requestId: context?.requestId ?? null,
+    condition: context?.condition ?? null,
+    attempts: context?.approximateInvokeCount ?? null,
+    errorType: fields.responsePayload?.errorType ?? null,
+    errorMessage: fields.responsePayload?.errorMessage ?? null,
     objects,
   };
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readBacklog } from '../../lib/gauges.js';
-import { ACTIVE_MODEL_ID } from '../../lib/model-registry.js';
+import { ACTIVE_MODEL_ID } from '../../lib/tables/registry.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';

@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { ResultStatus } from '../../lib/outcomes.js';
 import { INBOX_PREFIX } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError, UsageError } from '../errors.js';
@@ -8,16 +7,12 @@ import type { ExitCode } from '../errors.js';
 import type { Format } from '../format.js';
 import { bytes, percent, printJson, printLines, renderTable } from '../format.js';
 import { getResult, getResults, queryResults } from '../results-store.js';
+import type { ResultQuery } from '../results-store.js';
 import { printResults, toView } from '../results-view.js';
 import type { ResultView } from '../results-view.js';
 import type { Target } from '../target.js';
 
-export interface ResultsOptions {
-  readonly label?: string | undefined;
-  readonly status?: ResultStatus | undefined;
-  readonly since?: string | undefined;
-  readonly until?: string | undefined;
-  readonly limit: number;
+export interface ResultsOptions extends Omit<ResultQuery, 'order'> {
   readonly format: Format;
 }
 

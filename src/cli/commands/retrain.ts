@@ -1,6 +1,6 @@
 import { InvalidTrainingInputError, VersionExistsError } from '../../lib/errors.js';
 import { parseTrainingInput } from '../../lib/training/input.js';
-import { versionItemId } from '../../lib/training/registry.js';
+import { versionItemId } from '../../lib/tables/registry.js';
 import { startRetrain } from '../../lib/training/trigger.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError, UsageError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { ResultStatus } from '../../lib/outcomes.js';
+import type { ResultStatus } from '../../lib/result-status.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';

@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CheckVerdict } from './decisions.js';
 import type { RequestOutcome, ServingControl } from './control.js';
-import { STATUS_INDEX } from '../training/redrive.js';
+import { STATUS_INDEX } from '../tables/results.js';
 
 
 /** Whether any image waits for a model: one Query of at most one PENDING row. */

@@ -1,4 +1,4 @@
-import type { ResultRow } from '../results.js';
+import type { ResultRow } from '../tables/results.js';
 import type { ServingControl, ServingLogger } from './control.js';
 
 /** What classify tells the serving logic about each stored row (one call, after the row is in the table). */

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ACTIVE_MODEL_ID } from '../model-registry.js';
+import { ACTIVE_MODEL_ID } from '../tables/registry.js';
 import type { ServingRequest, ServingState } from './decisions.js';
 
 /*

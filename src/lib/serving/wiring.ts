@@ -1,7 +1,6 @@
 import type { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { documentClient } from '../clients.js';
+import type { Runtime } from '../composition.js';
 import { ConfigError } from '../errors.js';
-import { logger } from '../observability.js';
 import { servingHook } from './classify-hook.js';
 import type { ServingHook } from './classify-hook.js';
 import { loadServingPolicy } from './config.js';
@@ -10,6 +9,9 @@ import { ServingStore } from './store.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What serving needs of a function's runtime: the registry table's client and the logger. */
+export type ServingRuntime = Pick<Runtime, 'documents' | 'logger'>;
+
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(name, 'is not set');
@@ -17,10 +19,10 @@ function required(env: Env, name: string): string {
 }
 
 /** The container's serving control, from the environment (read once, at cold start). */
-export function servingControl(env: Env = process.env, options: { readonly canStart: boolean; readonly canStop: boolean }): ServingControl {
+export function servingControl(runtime: ServingRuntime, env: Env, options: { readonly canStart: boolean; readonly canStop: boolean }): ServingControl {
   let sfn: Promise<{ client: SFNClient; StartExecutionCommand: typeof StartExecutionCommand }> | undefined;
   return new ServingControl({
-    store: new ServingStore(documentClient, required(env, 'REGISTRY_TABLE')),
+    store: new ServingStore(runtime.documents, required(env, 'REGISTRY_TABLE')),
     // Loaded on the first start or stop request: most containers never make one, and cold start stays small.
     startExecution: async (request) => {
       sfn ??= import('@aws-sdk/client-sfn').then((module) => ({ client: new module.SFNClient({ maxAttempts: 5 }), StartExecutionCommand: module.StartExecutionCommand }));
@@ -30,17 +32,17 @@ export function servingControl(env: Env = process.env, options: { readonly canSt
     startMachineArn: options.canStart ? required(env, 'START_MODEL_STATE_MACHINE_ARN') : '',
     ...(options.canStop ? { stopMachineArn: required(env, 'STOP_MODEL_STATE_MACHINE_ARN') } : {}),
     policy: loadServingPolicy(env),
-    logger,
+    logger: runtime.logger,
   });
 }
 
 /** classify: on-demand start (when the stage turns it on) and usage marks. */
-export function classifyServing(env: Env = process.env): ServingHook {
+export function classifyServing(runtime: ServingRuntime, env: Env = process.env): ServingHook {
   const policy = loadServingPolicy(env);
-  return servingHook(servingControl(env, { canStart: policy.onDemandStart, canStop: false }), logger, { startOnDemand: policy.onDemandStart });
+  return servingHook(servingControl(runtime, env, { canStart: policy.onDemandStart, canStop: false }), runtime.logger, { startOnDemand: policy.onDemandStart });
 }
 
 /** redrive: usage marks only; it answers images for a start that is already running. */
-export function redriveServing(env: Env = process.env): ServingHook {
-  return servingHook(servingControl(env, { canStart: false, canStop: false }), logger, { startOnDemand: false });
+export function redriveServing(runtime: ServingRuntime, env: Env = process.env): ServingHook {
+  return servingHook(servingControl(runtime, env, { canStart: false, canStop: false }), runtime.logger, { startOnDemand: false });
 }

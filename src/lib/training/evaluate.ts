@@ -1,7 +1,9 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { EvaluationError, InvalidEventError } from '../errors.js';
-import { isRecord } from './input.js';
+import * as z from 'zod/mini';
+import { isPlainObject, looseNumber, parseWith } from '../schema.js';
+import { ProjectVersionSchema } from './project-version.js';
 import type { GateSettings } from './prepare.js';
 import type { GateRecord, LabelMetrics, TrainingRegistry, VersionStatus } from './registry.js';
 
@@ -9,14 +11,6 @@ export interface EvaluateDeps {
   readonly s3: S3Client;
   readonly registry: TrainingRegistry;
   readonly clock?: () => number;
-}
-
-export interface EvaluateRequest {
-  readonly versionName: string;
-  readonly executionArn: string;
-  readonly gate: GateSettings;
-  /** The DescribeProjectVersions entry of the trained version, as the state machine got it. */
-  readonly version: Record<string, unknown>;
 }
 
 export type GateReason = 'F1_BELOW_MINIMUM' | 'POSITIVE_LABEL_MISSING' | 'PNEUMONIA_RECALL_BELOW_MINIMUM' | 'WORSE_THAN_LIVE';
@@ -38,17 +32,27 @@ export interface SummaryMetrics {
   readonly labels: readonly LabelMetrics[];
 }
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
+const metricFields = { F1Score: looseNumber(), Precision: looseNumber(), Recall: looseNumber(), Threshold: looseNumber() };
+/** Numbers nest under `Metrics` in the documented reference and sit on the object itself in the documented example. */
+const metricsBlock = z.catch(z.optional(z.object(metricFields)), undefined);
 
-function at(value: unknown, ...path: readonly string[]): unknown {
-  let node = value;
-  for (const part of path) {
-    if (!isRecord(node)) return undefined;
-    node = node[part];
-  }
-  return node;
+const LabelResultSchema = z.object({
+  Label: z.string({ error: 'a LabelEvaluationResults entry has no Label' }),
+  NumberOfTestingImages: looseNumber(),
+  Metrics: metricsBlock,
+  ...metricFields,
+});
+
+const EvaluationSummarySchema = z.object(
+  {
+    AggregatedEvaluationResults: z.catch(z.optional(z.object({ F1Score: looseNumber(), Metrics: metricsBlock })), undefined),
+    LabelEvaluationResults: z.array(z.unknown(), { error: 'evaluation summary has no LabelEvaluationResults list' }),
+  },
+  { error: 'evaluation summary is not a JSON object' },
+);
+
+function toEvaluationError(message: string): EvaluationError {
+  return new EvaluationError(message);
 }
 
 /**
@@ -56,23 +60,20 @@ function at(value: unknown, ...path: readonly string[]): unknown {
  * per-label numbers under `Metrics`, the documented example puts them directly on the object: both are accepted.
  */
 export function parseEvaluationSummary(summary: unknown, fallbackF1?: number): SummaryMetrics {
-  if (!isRecord(summary)) throw new EvaluationError('evaluation summary is not a JSON object');
-  const aggregate = summary.AggregatedEvaluationResults;
-  const f1 = num(at(aggregate, 'F1Score')) ?? num(at(aggregate, 'Metrics', 'F1Score')) ?? fallbackF1;
+  const parsed = parseWith(EvaluationSummarySchema, summary, toEvaluationError);
+  const aggregate = parsed.AggregatedEvaluationResults;
+  const f1 = aggregate?.F1Score ?? aggregate?.Metrics?.F1Score ?? fallbackF1;
   if (f1 === undefined) throw new EvaluationError('evaluation summary has no aggregate F1Score');
-  const entries = summary.LabelEvaluationResults;
-  if (!Array.isArray(entries)) throw new EvaluationError('evaluation summary has no LabelEvaluationResults list');
-  const labels = entries.filter(isRecord).map((entry): LabelMetrics => {
-    const label = entry.Label;
-    if (typeof label !== 'string') throw new EvaluationError('a LabelEvaluationResults entry has no Label');
-    const metric = (name: string): number | undefined => num(at(entry, 'Metrics', name)) ?? num(entry[name]);
+  // Entries that are not objects carry nothing to read; an object without a Label is a malformed summary.
+  const labels = parsed.LabelEvaluationResults.filter(isPlainObject).map((raw): LabelMetrics => {
+    const entry = parseWith(LabelResultSchema, raw, toEvaluationError);
     return {
-      label,
-      f1: metric('F1Score'),
-      precision: metric('Precision'),
-      recall: metric('Recall'),
-      threshold: metric('Threshold'),
-      testImages: num(entry.NumberOfTestingImages),
+      label: entry.Label,
+      f1: entry.Metrics?.F1Score ?? entry.F1Score,
+      precision: entry.Metrics?.Precision ?? entry.Precision,
+      recall: entry.Metrics?.Recall ?? entry.Recall,
+      threshold: entry.Metrics?.Threshold ?? entry.Threshold,
+      testImages: entry.NumberOfTestingImages,
     };
   });
   return { f1, labels };
@@ -102,20 +103,31 @@ export function gate(metrics: SummaryMetrics, settings: GateSettings, liveF1: nu
   return { decision: reasons.length === 0 ? 'ACCEPTED' : 'REJECTED', reasons, sentences };
 }
 
+const MISSING_GATE = 'Evaluate needs gate.minF1, gate.minPneumoniaRecall, gate.maxF1Drop and gate.positiveLabel';
+
+/** The Evaluate task's payload: the plan's gate and the DescribeProjectVersions entry of the trained version. */
+const EvaluateRequestSchema = z.object(
+  {
+    versionName: z.string({ error: 'Evaluate needs versionName, executionArn, gate and version' }),
+    executionArn: z.string({ error: 'Evaluate needs versionName, executionArn, gate and version' }),
+    gate: z.object(
+      {
+        minF1: z.number({ error: MISSING_GATE }),
+        minPneumoniaRecall: z.number({ error: MISSING_GATE }),
+        maxF1Drop: z.number({ error: MISSING_GATE }),
+        positiveLabel: z.string({ error: MISSING_GATE }),
+      },
+      { error: 'Evaluate needs versionName, executionArn, gate and version' },
+    ),
+    version: ProjectVersionSchema,
+  },
+  { error: 'Evaluate expects an object payload' },
+);
+
+export type EvaluateRequest = z.output<typeof EvaluateRequestSchema>;
+
 export function parseEvaluateRequest(event: unknown): EvaluateRequest {
-  if (!isRecord(event)) throw new InvalidEventError('Evaluate expects an object payload');
-  const { versionName, executionArn, gate: settings, version } = event;
-  if (typeof versionName !== 'string' || typeof executionArn !== 'string' || !isRecord(settings) || !isRecord(version)) {
-    throw new InvalidEventError('Evaluate needs versionName, executionArn, gate and version');
-  }
-  const minF1 = num(settings.minF1);
-  const minPneumoniaRecall = num(settings.minPneumoniaRecall);
-  const maxF1Drop = num(settings.maxF1Drop);
-  const positiveLabel = settings.positiveLabel;
-  if (minF1 === undefined || minPneumoniaRecall === undefined || maxF1Drop === undefined || typeof positiveLabel !== 'string') {
-    throw new InvalidEventError('Evaluate needs gate.minF1, gate.minPneumoniaRecall, gate.maxF1Drop and gate.positiveLabel');
-  }
-  return { versionName, executionArn, gate: { minF1, minPneumoniaRecall, maxF1Drop, positiveLabel }, version };
+  return parseWith(EvaluateRequestSchema, event, (message) => new InvalidEventError(message));
 }
 
 async function readSummary(s3: S3Client, bucket: string, key: string): Promise<unknown> {
@@ -135,13 +147,14 @@ async function readSummary(s3: S3Client, bucket: string, key: string): Promise<u
 export async function evaluateVersion(deps: EvaluateDeps, request: EvaluateRequest): Promise<Evaluation> {
   const { version } = request;
   const projectVersionArn = version.ProjectVersionArn;
-  if (typeof projectVersionArn !== 'string') throw new EvaluationError('the trained version has no ProjectVersionArn');
-  const bucket = at(version, 'EvaluationResult', 'Summary', 'S3Object', 'Bucket');
-  const key = at(version, 'EvaluationResult', 'Summary', 'S3Object', 'Name');
-  if (typeof bucket !== 'string' || typeof key !== 'string') {
+  if (projectVersionArn === undefined) throw new EvaluationError('the trained version has no ProjectVersionArn');
+  const summaryObject = version.EvaluationResult?.Summary?.S3Object;
+  const bucket = summaryObject?.Bucket;
+  const key = summaryObject?.Name;
+  if (bucket === undefined || key === undefined) {
     throw new EvaluationError(`version ${request.versionName} finished training without an evaluation summary`);
   }
-  const metrics = parseEvaluationSummary(await readSummary(deps.s3, bucket, key), num(at(version, 'EvaluationResult', 'F1Score')));
+  const metrics = parseEvaluationSummary(await readSummary(deps.s3, bucket, key), version.EvaluationResult?.F1Score);
 
   const live = await deps.registry.active();
   const liveF1 = live && live.versionName !== request.versionName ? live.f1 : undefined;
@@ -164,7 +177,7 @@ export async function evaluateVersion(deps: EvaluateDeps, request: EvaluateReque
       gate: gateRecord,
       gateSummary: summary,
       evaluationSummary: `s3://${bucket}/${key}`,
-      billableTrainingSeconds: num(version.BillableTrainingTimeInSeconds),
+      billableTrainingSeconds: version.BillableTrainingTimeInSeconds,
       updatedAt: new Date((deps.clock ?? Date.now)()).toISOString(),
     },
     request.executionArn,

@@ -1,15 +1,15 @@
 import { InvalidEventError } from '../errors.js';
+import * as z from 'zod/mini';
+import { looseString, parseWith, shown } from '../schema.js';
 import { servedAfterStop, STOP_REASONS } from '../serving/decisions.js';
 import type { StopReason } from '../serving/decisions.js';
 import type { ServingPolicy } from '../serving/policy.js';
 import type { ServingStore } from '../serving/store.js';
-import { isRecord } from './input.js';
 import type { TrainingRegistry, VersionStatus } from './registry.js';
 
 /** How a state machine run ended; each is recorded by RecordOutcome before the run's last state. */
-export type Outcome = 'FAILED' | 'REJECTED' | 'TRAINED' | 'DEPLOYED' | 'START_FAILED' | 'STOPPED' | 'STOP_FAILED';
-
-const OUTCOMES: readonly Outcome[] = ['FAILED', 'REJECTED', 'TRAINED', 'DEPLOYED', 'START_FAILED', 'STOPPED', 'STOP_FAILED'];
+const OUTCOMES = ['FAILED', 'REJECTED', 'TRAINED', 'DEPLOYED', 'START_FAILED', 'STOPPED', 'STOP_FAILED'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 const TRAINING_OUTCOMES: Readonly<Partial<Record<Outcome, VersionStatus>>> = {
   FAILED: 'FAILED',
   REJECTED: 'REJECTED',
@@ -28,21 +28,59 @@ const DEFAULT_ERRORS: Readonly<Record<Outcome, string>> = {
 /** Step Functions keeps at most 32 768 characters of a failure's cause. */
 const MAX_CAUSE = 4000;
 
-export interface StoppedVersion {
-  readonly projectVersionArn: string;
-  readonly versionName: string;
-  /** The version's status when the stop run last saw it. */
-  readonly status: string;
-  /** What the stop run did: `stopped`, or `none` for a version that was not running. */
-  readonly action?: string;
-}
+/**
+ * One version a stop run saw: `status` as it last saw it, `action` what it did (`stopped`, or `none` for a version
+ * that was not running). Entries without an ARN carry nothing to record and are left out.
+ */
+const StoppedVersionSchema = z.pipe(
+  z.object({ projectVersionArn: z.string().check(z.minLength(1)), versionName: looseString(), status: looseString(), action: looseString() }),
+  z.transform(({ projectVersionArn, versionName, status, action }) => ({
+    projectVersionArn,
+    versionName: versionName ?? '',
+    status: status ?? 'UNKNOWN',
+    ...(action === undefined ? {} : { action }),
+  })),
+);
+
+export type StoppedVersion = z.output<typeof StoppedVersionSchema>;
+
+/** A version, or nothing for anything else. */
+const asStopped = z.pipe(z.unknown(), z.transform((item: unknown) => {
+  const parsed = StoppedVersionSchema.safeParse(item);
+  return parsed.success ? [parsed.data] : [];
+}));
+
+/**
+ * `stopped`: versions, or pages of them. The stop machine lists versions a page at a time and cannot concatenate
+ * lists in JSONPath, so it sends a list of pages; a flat list is accepted as well. One level only.
+ */
+const StoppedListSchema = z.catch(
+  z.pipe(
+    z.array(z.unknown()),
+    z.transform((entries) => entries.flatMap((entry) => (Array.isArray(entry) ? entry.flatMap((item) => asStopped.parse(item)) : asStopped.parse(entry)))),
+  ),
+  [],
+);
+
+const OutcomeRequestSchema = z.object(
+  {
+    outcome: z.enum(OUTCOMES, { error: (issue) => `RecordOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${shown(issue.input)}` }),
+    executionArn: z.string({ error: 'RecordOutcome needs executionArn' }).check(z.minLength(1, 'RecordOutcome needs executionArn')),
+    /** Absent for training runs that failed before a plan existed: the lock item names the version then. */
+    versionName: looseString(),
+    /** The `{ Error, Cause }` a Catch produced, or one a state built. */
+    error: z.catch(z.optional(z.object({ Error: looseString(), Cause: looseString() })), undefined),
+    stopped: StoppedListSchema,
+    /** A stop run's execution input; its `reason` says why it ran. */
+    input: z.catch(z.optional(z.looseObject({ reason: z.optional(z.unknown()) })), undefined),
+  },
+  { error: 'RecordOutcome expects an object payload' },
+);
 
 export interface OutcomeRequest {
   readonly outcome: Outcome;
   readonly executionArn: string;
-  /** Absent for training runs that failed before a plan existed: the lock item names the version then. */
   readonly versionName: string | undefined;
-  /** The `{ Error, Cause }` a Catch produced, or one a state built. */
   readonly error: { readonly Error: string; readonly Cause: string } | undefined;
   readonly stopped: readonly StoppedVersion[];
   /** Why a stop run ran (its execution input's `reason`; `user` when it has none). */
@@ -61,44 +99,31 @@ export interface OutcomeRecord {
   readonly stopped: readonly StoppedVersion[];
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 export function parseOutcomeRequest(event: unknown): OutcomeRequest {
-  if (!isRecord(event)) throw new InvalidEventError('RecordOutcome expects an object payload');
-  const outcome = event.outcome;
-  if (typeof outcome !== 'string' || !OUTCOMES.includes(outcome as Outcome)) {
-    throw new InvalidEventError(`RecordOutcome outcome must be one of ${OUTCOMES.join(', ')}, got ${JSON.stringify(outcome)}`);
-  }
-  const executionArn = str(event.executionArn);
-  if (!executionArn) throw new InvalidEventError('RecordOutcome needs executionArn');
-  const error = isRecord(event.error)
-    ? { Error: str(event.error.Error) ?? DEFAULT_ERRORS[outcome as Outcome], Cause: str(event.error.Cause) ?? '' }
-    : undefined;
-  const stopped = Array.isArray(event.stopped) ? (event.stopped as unknown[]).flatMap(stoppedVersions) : [];
-  const reason = outcome === 'STOPPED' && isRecord(event.input) ? (event.input.reason ?? 'user') : 'user';
+  const request = parseWith(OutcomeRequestSchema, event, (message) => new InvalidEventError(message));
+  const { outcome, error } = request;
+  const reason = outcome === 'STOPPED' ? (request.input?.reason ?? 'user') : 'user';
   if (typeof reason !== 'string' || !STOP_REASONS.includes(reason as StopReason)) {
     throw new InvalidEventError(`a stop run's reason must be one of ${STOP_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
   }
-  return { outcome: outcome as Outcome, executionArn, versionName: str(event.versionName), error, stopped, stopReason: reason as StopReason };
+  return {
+    outcome,
+    executionArn: request.executionArn,
+    versionName: request.versionName,
+    error: error ? { Error: error.Error ?? DEFAULT_ERRORS[outcome], Cause: error.Cause ?? '' } : undefined,
+    stopped: request.stopped,
+    stopReason: reason as StopReason,
+  };
 }
 
-/**
- * One entry of `stopped`: a version, or a page of them. The stop machine lists versions a page at a time and cannot
- * concatenate lists in JSONPath, so it sends a list of pages; a flat list is accepted as well.
- */
-function stoppedVersions(entry: unknown): StoppedVersion[] {
-  if (Array.isArray(entry)) return (entry as unknown[]).flatMap((item) => (isRecord(item) ? stoppedVersion(item) : []));
-  return isRecord(entry) ? stoppedVersion(entry) : [];
-}
-
-function stoppedVersion(item: Record<string, unknown>): StoppedVersion[] {
-  const arn = str(item.projectVersionArn);
-  if (!arn) return [];
-  const action = str(item.action);
-  return [{ projectVersionArn: arn, versionName: str(item.versionName) ?? '', status: str(item.status) ?? 'UNKNOWN', ...(action === undefined ? {} : { action }) }];
-}
+/** The shapes a Catch's Cause arrives in: a Lambda's error, a version description, a nested execution's description. */
+const CauseSchema = z.object({
+  Error: looseString(),
+  Cause: looseString(),
+  errorMessage: looseString(),
+  Status: looseString(),
+  StatusMessage: looseString(),
+});
 
 /**
  * Turns a Catch's Cause into one readable sentence: a Lambda's JSON (`errorMessage`), a version description
@@ -107,14 +132,13 @@ function stoppedVersion(item: Record<string, unknown>): StoppedVersion[] {
 export function readableCause(cause: string): string {
   let text = cause;
   try {
-    const parsed: unknown = JSON.parse(cause);
-    if (isRecord(parsed)) {
-      const nestedError = str(parsed.Error);
-      const nestedCause = str(parsed.Cause);
+    const parsed = CauseSchema.safeParse(JSON.parse(cause));
+    if (parsed.success) {
+      const { Error: nestedError, Cause: nestedCause, errorMessage, Status, StatusMessage } = parsed.data;
       if (nestedError !== undefined) text = nestedCause ? `${nestedError}: ${readableCause(nestedCause)}` : nestedError;
-      else if (str(parsed.errorMessage) !== undefined) text = str(parsed.errorMessage) ?? cause;
-      else if (str(parsed.StatusMessage) !== undefined) text = `${str(parsed.Status) ?? 'status'}: ${str(parsed.StatusMessage) ?? ''}`;
-      else if (str(parsed.Status) !== undefined) text = `version status ${str(parsed.Status) ?? ''} without a status message`;
+      else if (errorMessage !== undefined) text = errorMessage;
+      else if (StatusMessage !== undefined) text = `${Status ?? 'status'}: ${StatusMessage}`;
+      else if (Status !== undefined) text = `version status ${Status} without a status message`;
     }
   } catch {
     // Plain text already.

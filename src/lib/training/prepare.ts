@@ -2,7 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { TrainingConfig } from '../config.js';
 import { InvalidEventError, VersionExistsError } from '../errors.js';
 import { checkTestingSet, checkTrainingSet, listDataset, MANIFEST_PREFIX, manifestLines, writeManifest } from './dataset.js';
-import { isRecord, parseTrainingInput } from './input.js';
+import * as z from 'zod/mini';
+import { parseWith } from '../schema.js';
+import { parseTrainingInput } from './input.js';
 import type { TrainingRegistry } from './registry.js';
 
 export const EVALUATION_PREFIX = 'evaluation/';
@@ -12,14 +14,6 @@ export interface PrepareDeps {
   readonly registry: TrainingRegistry;
   readonly config: TrainingConfig;
   readonly clock?: () => number;
-}
-
-/** What the state machine passes: its own input untouched, plus facts from the context object. */
-export interface PrepareRequest {
-  readonly input: unknown;
-  readonly executionArn: string;
-  readonly startTime: string;
-  readonly projectArn: string;
 }
 
 interface S3Asset {
@@ -69,20 +63,26 @@ export interface TrainingPlan {
   readonly createVersion: CreateVersionRequest;
 }
 
-function requireString(event: Record<string, unknown>, name: string): string {
-  const value = event[name];
-  if (typeof value !== 'string' || value === '') throw new InvalidEventError(`${name} is missing from the PrepareDataset payload`);
-  return value;
+function contextField(name: string): z.ZodMiniString {
+  const missing = `${name} is missing from the PrepareDataset payload`;
+  return z.string({ error: missing }).check(z.minLength(1, missing));
 }
 
+/** What the state machine passes: its own input untouched (checked by parseTrainingInput), plus facts from the context object. */
+const PrepareRequestSchema = z.object(
+  {
+    input: z.unknown(),
+    executionArn: contextField('executionArn'),
+    startTime: contextField('startTime'),
+    projectArn: contextField('projectArn'),
+  },
+  { error: 'PrepareDataset expects an object payload from the state machine' },
+);
+
+export type PrepareRequest = z.output<typeof PrepareRequestSchema>;
+
 export function parsePrepareRequest(event: unknown): PrepareRequest {
-  if (!isRecord(event)) throw new InvalidEventError('PrepareDataset expects an object payload from the state machine');
-  return {
-    input: event.input,
-    executionArn: requireString(event, 'executionArn'),
-    startTime: requireString(event, 'startTime'),
-    projectArn: requireString(event, 'projectArn'),
-  };
+  return parseWith(PrepareRequestSchema, event, (message) => new InvalidEventError(message));
 }
 
 function asset(bucket: string, key: string): S3Asset {

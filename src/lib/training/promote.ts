@@ -1,11 +1,14 @@
 import type { StartConfig } from '../config.js';
 import { InvalidEventError, InvalidTrainingInputError, NoModelToStartError } from '../errors.js';
+import * as z from 'zod/mini';
+import { looseNumber, looseString, parseWith } from '../schema.js';
 import { START_REASONS } from '../serving/decisions.js';
 import type { StartReason } from '../serving/decisions.js';
 import type { ServingPolicy } from '../serving/policy.js';
 import type { ServingStore } from '../serving/store.js';
 import { checkUnitsFit } from '../serving/units.js';
-import { inferenceUnits, inputObject, isRecord, versionNameField } from './input.js';
+import { inferenceUnits, parseInput, StartInputSchema } from './input.js';
+import { ProjectVersionSchema } from './project-version.js';
 import type { LabelMetrics, TrainingRegistry } from './registry.js';
 
 export interface StartPlan {
@@ -18,8 +21,8 @@ export interface StartPlan {
   readonly reason: StartReason;
 }
 
-function startReason(input: Record<string, unknown>): StartReason {
-  const reason = input.reason ?? 'user';
+function startReason(value: unknown): StartReason {
+  const reason = value ?? 'user';
   if (typeof reason !== 'string' || !START_REASONS.includes(reason as StartReason)) {
     throw new InvalidTrainingInputError(`reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
   }
@@ -40,10 +43,10 @@ export interface PlanStartDeps {
 }
 
 export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<StartPlan> {
-  const input = inputObject(raw, ['versionName', 'minInferenceUnits', 'maxInferenceUnits', 'reason']);
-  const reason = startReason(input);
+  const input = parseInput(StartInputSchema, raw);
+  const reason = startReason(input.reason);
   const active = await deps.registry.active();
-  const versionName = versionNameField(input) ?? active?.versionName;
+  const versionName = input.versionName ?? active?.versionName;
   if (!versionName) throw new NoModelToStartError('no versionName was given and no model has been promoted yet');
   const last = active?.versionName === versionName ? active.inferenceUnits : undefined;
   const units = inferenceUnits(input, {
@@ -66,15 +69,6 @@ export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<Star
   };
 }
 
-export interface PromoteRequest {
-  readonly versionName: string;
-  readonly executionArn: string;
-  /** The DescribeProjectVersions entry of the version, now RUNNING. */
-  readonly version: Record<string, unknown>;
-  /** The plan's reason; absent from runs planned before reasons existed. */
-  readonly reason: string | undefined;
-}
-
 export interface Promotion {
   readonly versionName: string;
   readonly projectVersionArn: string;
@@ -82,21 +76,33 @@ export interface Promotion {
   readonly previousVersionArn: string | null;
 }
 
+const PROMOTE_NEEDS = 'Promote needs versionName, executionArn and version';
+
+/** The Promote task's payload; `version` is the DescribeProjectVersions entry of the version, now RUNNING. */
+const PromoteRequestSchema = z.object(
+  {
+    versionName: z.string({ error: PROMOTE_NEEDS }),
+    executionArn: z.string({ error: PROMOTE_NEEDS }),
+    version: z.pipe(z.record(z.string(), z.unknown(), { error: PROMOTE_NEEDS }), ProjectVersionSchema),
+    /** The plan's reason; absent from runs planned before reasons existed. */
+    reason: looseString(),
+  },
+  { error: PROMOTE_NEEDS },
+);
+
+export type PromoteRequest = z.output<typeof PromoteRequestSchema>;
+
 export function parsePromoteRequest(event: unknown): PromoteRequest {
-  if (!isRecord(event) || typeof event.versionName !== 'string' || typeof event.executionArn !== 'string' || !isRecord(event.version)) {
-    throw new InvalidEventError('Promote needs versionName, executionArn and version');
-  }
-  return { versionName: event.versionName, executionArn: event.executionArn, version: event.version, reason: typeof event.reason === 'string' ? event.reason : undefined };
+  return parseWith(PromoteRequestSchema, event, (message) => new InvalidEventError(message));
 }
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function metricsOf(item: Record<string, unknown> | undefined): readonly LabelMetrics[] | undefined {
-  const value = item?.labelMetrics;
-  return Array.isArray(value) ? (value as LabelMetrics[]) : undefined;
-}
+/** The `labelMetrics` the evaluation wrote on the version item. */
+const VersionRecordSchema = z.object({
+  f1: looseNumber(),
+  labelMetrics: z.catch(z.optional(z.array(z.custom<LabelMetrics>())), undefined),
+  /** The quality gate's decision, when the evaluation recorded one. */
+  gate: z.catch(z.optional(z.pipe(z.looseObject({ decision: looseString() }), z.transform((value) => value.decision))), undefined),
+});
 
 /**
  * Makes a running version the one classify uses: writes the `active` item (ARN, metrics, units, times) and marks
@@ -105,28 +111,29 @@ function metricsOf(item: Record<string, unknown> | undefined): readonly LabelMet
 export async function promoteVersion(deps: { readonly registry: TrainingRegistry; readonly clock?: () => number }, request: PromoteRequest): Promise<Promotion> {
   const { version, versionName } = request;
   const projectVersionArn = version.ProjectVersionArn;
-  if (typeof projectVersionArn !== 'string') throw new InvalidEventError('the version to promote has no ProjectVersionArn');
+  if (projectVersionArn === undefined) throw new InvalidEventError('the version to promote has no ProjectVersionArn');
   if (version.Status !== 'RUNNING') throw new InvalidEventError(`version ${versionName} is ${String(version.Status)}, not RUNNING`);
   const now = new Date((deps.clock ?? Date.now)()).toISOString();
-  const [previous, record] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
+  const [previous, item] = await Promise.all([deps.registry.active(), deps.registry.version(versionName)]);
+  const record = item ? VersionRecordSchema.parse(item) : undefined;
 
-  const f1 = num(record?.f1) ?? num(isRecord(version.EvaluationResult) ? version.EvaluationResult.F1Score : undefined);
+  const f1 = record?.f1 ?? version.EvaluationResult?.F1Score;
   // A start of the version that already runs (a second request, a retried step) keeps its serving window.
   const alreadyServing = previous?.projectVersionArn === projectVersionArn && previous.state === 'RUNNING';
-  const gate = isRecord(record?.gate) ? record.gate.decision : undefined;
+  const gate = record?.gate;
   await deps.registry.putActive({
     projectVersionArn,
     versionName,
     state: 'RUNNING',
     f1,
-    labelMetrics: metricsOf(record),
-    minInferenceUnits: num(version.MinInferenceUnits),
-    maxInferenceUnits: num(version.MaxInferenceUnits),
+    labelMetrics: record?.labelMetrics,
+    minInferenceUnits: version.MinInferenceUnits,
+    maxInferenceUnits: version.MaxInferenceUnits,
     startedAt: alreadyServing ? (previous.startedAt ?? now) : now,
     promotedAt: previous?.projectVersionArn === projectVersionArn ? previous.promotedAt ?? now : now,
     executionArn: request.executionArn,
     startReason: alreadyServing ? (previous.startReason ?? request.reason) : request.reason,
-    gateDecision: typeof gate === 'string' ? gate : undefined,
+    gateDecision: gate,
     // The day's serving time so far, for the daily cap (set when a run stops).
     servedDay: previous?.servedDay,
     servedMs: previous?.servedMs,

@@ -1,23 +1,15 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TrainingInProgressError, VersionExistsError } from '../errors.js';
-import { ACTIVE_MODEL_ID } from '../model-registry.js';
+import * as z from 'zod/mini';
+import { looseNumber, looseString } from '../schema.js';
+import { ACTIVE_MODEL_ID, isConditionFailure, RegistryTable, TRAINING_LOCK_ID, versionItemId } from '../tables/registry.js';
+import type { RegistryItem } from '../tables/registry.js';
 
 /*
- * Registry items besides `active` (which classify reads, see model-registry.ts):
- *
- *   id = "lock#training"     one retrain at a time: versionName, executionArn, acquiredAt, expiresAt
- *   id = "version#<name>"    one per requested training: status, dataset counts, metrics, gate decision, outcome
- *
- * Every write that belongs to one execution is conditioned on that execution's ARN, so a Lambda retry is
- * idempotent and a late or foreign execution can never release another one's lock or rewrite its version.
+ * The training side of the registry table (ids and layout in tables/registry.ts). Every write that belongs to one
+ * execution is conditioned on that execution's ARN, so a Lambda retry is idempotent and a late or foreign
+ * execution can never release another one's lock or rewrite its version.
  */
-
-export const TRAINING_LOCK_ID = 'lock#training';
-
-export function versionItemId(versionName: string): string {
-  return `version#${versionName}`;
-}
 
 /** Lifecycle of a `version#<name>` item. */
 export type VersionStatus = 'TRAINING' | 'TRAINED' | 'REJECTED' | 'FAILED' | 'DEPLOYED';
@@ -83,25 +75,35 @@ export interface ActiveSummary {
   readonly servedMs: number | undefined;
 }
 
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
+/** The lock item; a half-written one names no holder. */
+const LockItemSchema = z.object({ versionName: z.string().check(z.minLength(1)), executionArn: z.string().check(z.minLength(1)) });
 
-function stringField(item: Record<string, unknown> | undefined, name: string): string | undefined {
-  const value = item?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
+/** The `active` item as the training side reads it; without an ARN there is no active model. */
+const ActiveItemSchema = z.object({
+  projectVersionArn: z.string().check(z.minLength(1)),
+  versionName: looseString(),
+  state: looseString(),
+  f1: looseNumber(),
+  promotedAt: looseString(),
+  minInferenceUnits: looseNumber(),
+  maxInferenceUnits: looseNumber(),
+  startedAt: looseString(),
+  startReason: looseString(),
+  servedDay: looseString(),
+  servedMs: looseNumber(),
+});
 
-function numberField(item: Record<string, unknown> | undefined, name: string): number | undefined {
-  const value = item?.[name];
-  return typeof value === 'number' ? value : undefined;
+/** The condition that only the execution `executionArn` passes. */
+function heldBy(executionArn: string): { expression: string; values: { ':me': string } } {
+  return { expression: 'executionArn = :me', values: { ':me': executionArn } };
 }
 
 export class TrainingRegistry {
-  constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
+  private readonly items: RegistryTable;
+
+  constructor(documents: DynamoDBDocumentClient, table: string) {
+    this.items = new RegistryTable(documents, table);
+  }
 
   /**
    * Takes the one training lock, or refuses naming the run that holds it. An expired lock (an execution that
@@ -109,13 +111,10 @@ export class TrainingRegistry {
    */
   async acquireLock(versionName: string, executionArn: string, now: string, expiresAt: string): Promise<void> {
     try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { id: TRAINING_LOCK_ID, versionName, executionArn, acquiredAt: now, expiresAt },
-          ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :now OR executionArn = :me',
-          ExpressionAttributeValues: { ':now': now, ':me': executionArn },
-        }),
+      await this.items.put(
+        TRAINING_LOCK_ID,
+        { versionName, executionArn, acquiredAt: now, expiresAt },
+        { expression: 'attribute_not_exists(id) OR expiresAt < :now OR executionArn = :me', values: { ':now': now, ':me': executionArn } },
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -125,42 +124,22 @@ export class TrainingRegistry {
   }
 
   async lockHolder(): Promise<{ readonly versionName: string; readonly executionArn: string } | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.table, Key: { id: TRAINING_LOCK_ID }, ConsistentRead: true }),
-    );
-    const versionName = stringField(Item, 'versionName');
-    const executionArn = stringField(Item, 'executionArn');
-    return versionName && executionArn ? { versionName, executionArn } : undefined;
+    const lock = LockItemSchema.safeParse(await this.items.get(TRAINING_LOCK_ID));
+    return lock.success ? lock.data : undefined;
   }
 
   /** Releases the lock if this execution holds it; returns whether it did. */
   async releaseLock(executionArn: string): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { id: TRAINING_LOCK_ID },
-          ConditionExpression: 'executionArn = :me',
-          ExpressionAttributeValues: { ':me': executionArn },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.items.deleteIf(TRAINING_LOCK_ID, heldBy(executionArn));
   }
 
   /** Records a requested version; a name already used by another execution is refused. */
   async claimVersion(claim: VersionClaim): Promise<void> {
     try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { id: versionItemId(claim.versionName), ...claim, status: 'TRAINING' satisfies VersionStatus, updatedAt: claim.requestedAt },
-          ConditionExpression: 'attribute_not_exists(id) OR executionArn = :me',
-          ExpressionAttributeValues: { ':me': claim.executionArn },
-        }),
+      await this.items.put(
+        versionItemId(claim.versionName),
+        { ...claim, status: 'TRAINING' satisfies VersionStatus, updatedAt: claim.requestedAt },
+        { expression: 'attribute_not_exists(id) OR executionArn = :me', values: { ':me': claim.executionArn } },
       );
     } catch (error) {
       if (isConditionFailure(error)) throw new VersionExistsError(claim.versionName, { cause: error });
@@ -173,109 +152,43 @@ export class TrainingRegistry {
    * (returns false otherwise); without it, only an existing item is updated (a version trained elsewhere has none).
    */
   async updateVersion(versionName: string, fields: Readonly<Record<string, unknown>>, executionArn?: string): Promise<boolean> {
-    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = entries.map(([name, value], index) => {
-      names[`#f${index}`] = name;
-      values[`:v${index}`] = value;
-      return `#f${index} = :v${index}`;
-    });
-    if (executionArn !== undefined) values[':me'] = executionArn;
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: versionItemId(versionName) },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: executionArn === undefined ? 'attribute_exists(id)' : 'executionArn = :me',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.items.setFields(versionItemId(versionName), fields, executionArn === undefined ? { expression: 'attribute_exists(id)' } : heldBy(executionArn));
   }
 
-  async version(versionName: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.table, Key: { id: versionItemId(versionName) }, ConsistentRead: true }),
-    );
-    return Item;
+  async version(versionName: string): Promise<RegistryItem | undefined> {
+    return this.items.get(versionItemId(versionName));
   }
 
   /** The `active` item as the training side sees it (never cached; classify has its own reader). */
   async active(): Promise<ActiveSummary | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.table, Key: { id: ACTIVE_MODEL_ID }, ConsistentRead: true }),
-    );
-    const projectVersionArn = stringField(Item, 'projectVersionArn');
-    if (!projectVersionArn) return undefined;
-    const min = numberField(Item, 'minInferenceUnits');
-    const max = numberField(Item, 'maxInferenceUnits');
+    const parsed = ActiveItemSchema.safeParse(await this.items.get(ACTIVE_MODEL_ID));
+    if (!parsed.success) return undefined;
+    const { projectVersionArn, versionName, state, f1, promotedAt, minInferenceUnits: min, maxInferenceUnits: max, startedAt, startReason, servedDay, servedMs } = parsed.data;
     return {
       projectVersionArn,
-      versionName: stringField(Item, 'versionName'),
-      state: stringField(Item, 'state'),
-      f1: numberField(Item, 'f1'),
-      promotedAt: stringField(Item, 'promotedAt'),
+      versionName,
+      state,
+      f1,
+      promotedAt,
       inferenceUnits: min !== undefined && max !== undefined ? { min, max } : undefined,
-      startedAt: stringField(Item, 'startedAt'),
-      startReason: stringField(Item, 'startReason'),
-      servedDay: stringField(Item, 'servedDay'),
-      servedMs: numberField(Item, 'servedMs'),
+      startedAt,
+      startReason,
+      servedDay,
+      servedMs,
     };
   }
 
   async putActive(record: ActiveRecord): Promise<void> {
-    await this.documents.send(new PutCommand({ TableName: this.table, Item: { id: ACTIVE_MODEL_ID, ...record } }));
+    await this.items.put(ACTIVE_MODEL_ID, { ...record });
   }
 
   /** Notes a fact (such as a failed stop) on the `active` item, if there is one. */
   async noteOnActive(fields: Readonly<Record<string, string>>): Promise<void> {
-    const names: Record<string, string> = {};
-    const values: Record<string, string> = {};
-    const sets = Object.entries(fields).map(([name, value], index) => {
-      names[`#f${index}`] = name;
-      values[`:v${index}`] = value;
-      return `#f${index} = :v${index}`;
-    });
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.items.setFields(ACTIVE_MODEL_ID, fields, { expression: 'attribute_exists(id)' });
   }
 
   /** Marks the active model stopped, unless the registry has meanwhile moved on to another version. */
   async markActiveStopped(projectVersionArn: string, stoppedAt: string): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET #state = :stopped, stoppedAt = :at',
-          ConditionExpression: 'projectVersionArn = :arn',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':stopped': 'STOPPED', ':at': stoppedAt, ':arn': projectVersionArn },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.items.setFields(ACTIVE_MODEL_ID, { state: 'STOPPED', stoppedAt }, { expression: 'projectVersionArn = :arn', values: { ':arn': projectVersionArn } });
   }
 }

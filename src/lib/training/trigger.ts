@@ -1,7 +1,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { InvalidTrainingInputError, VersionExistsError } from '../errors.js';
-import { versionNameField, versionNameFromTime } from './input.js';
+import { parseInput, VersionNameSchema, versionNameFromTime } from './input.js';
 
 /**
  * The execution name of a retrain: one per version name, so Step Functions itself refuses a second execution
@@ -21,7 +21,7 @@ export async function startRetrain(
   input: Readonly<Record<string, unknown>>,
   now: Date = new Date(),
 ): Promise<{ readonly executionArn: string; readonly versionName: string }> {
-  const versionName = versionNameField(input) ?? versionNameFromTime(now.toISOString());
+  const versionName = parseInput(VersionNameSchema, input.versionName) ?? versionNameFromTime(now.toISOString());
   try {
     const response = await sfn.send(
       new StartExecutionCommand({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
 
 /*
  * SageMaker Ground Truth image-classification manifests (JSON Lines), as Custom Labels reads them:
@@ -25,17 +26,18 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
   return { bucket: match[1], key: match[2] };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** A Ground Truth classification job's `<attribute>-metadata` entry. */
+const ClassificationMetadataSchema = z.object({ type: z.literal('groundtruth/image-classification'), 'class-name': z.string().check(z.minLength(1)) });
+
+const ManifestLineSchema = z.record(z.string(), z.unknown(), { error: 'not a JSON object' });
+const SourceRefSchema = z.object({ 'source-ref': z.string() });
 
 function labelOf(line: Record<string, unknown>): string | undefined {
   for (const [name, value] of Object.entries(line)) {
-    if (!name.endsWith('-metadata') || !isRecord(value)) continue;
+    if (!name.endsWith('-metadata')) continue;
     const attribute = name.slice(0, -'-metadata'.length);
-    if (value.type !== 'groundtruth/image-classification' || !(attribute in line)) continue;
-    const className = value['class-name'];
-    if (typeof className === 'string' && className.length > 0) return className;
+    const metadata = ClassificationMetadataSchema.safeParse(value);
+    if (metadata.success && attribute in line) return metadata.data['class-name'];
   }
   return undefined;
 }
@@ -53,10 +55,12 @@ export function parseManifest(text: string): ParsedManifest {
       rejected.push({ line, why: 'not valid JSON' });
       return;
     }
-    if (!isRecord(parsed)) return void rejected.push({ line, why: 'not a JSON object' });
-    const source = typeof parsed['source-ref'] === 'string' ? parseS3Uri(parsed['source-ref']) : undefined;
+    const object = ManifestLineSchema.safeParse(parsed);
+    if (!object.success) return void rejected.push({ line, why: 'not a JSON object' });
+    const sourceRef = SourceRefSchema.safeParse(object.data);
+    const source = sourceRef.success ? parseS3Uri(sourceRef.data['source-ref']) : undefined;
     if (!source) return void rejected.push({ line, why: 'no s3:// source-ref' });
-    const label = labelOf(parsed);
+    const label = labelOf(object.data);
     if (!label) return void rejected.push({ line, why: 'no groundtruth/image-classification label' });
     entries.push({ ...source, label });
   });

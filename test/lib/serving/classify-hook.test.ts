@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it, vi } from 'vitest';
-import type { ResultRow } from '../../../src/lib/results.js';
+import type { ResultRow } from '../../../src/lib/tables/results.js';
 import { servingHook } from '../../../src/lib/serving/classify-hook.js';
 import type { ServingControl } from '../../../src/lib/serving/control.js';
 import { VERSION_ARN } from '../../fixtures/models.js';

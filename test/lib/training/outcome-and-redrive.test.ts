@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../../src/lib/errors.js';
 import { parseOutcomeRequest, readableCause } from '../../../src/lib/training/outcome.js';
-import { eventFromRow, parseRedriveRequest } from '../../../src/lib/training/redrive.js';
+import { eventFromRow, parseRedriveRequest } from '../../../src/lib/redrive.js';
 
 describe('readableCause', () => {
   it('takes the message out of a Lambda error, a version description and a nested execution', () => {

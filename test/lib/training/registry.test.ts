@@ -1,7 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TrainingInProgressError, VersionExistsError } from '../../../src/lib/errors.js';
-import { TRAINING_LOCK_ID, TrainingRegistry } from '../../../src/lib/training/registry.js';
+import { TRAINING_LOCK_ID } from '../../../src/lib/tables/registry.js';
+import { TrainingRegistry } from '../../../src/lib/training/registry.js';
 import { startLocalDynamo } from '../../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../../fixtures/dynamodb.js';
 

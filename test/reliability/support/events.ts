@@ -1,5 +1,5 @@
 import type { S3Event } from 'aws-lambda';
-import type { RecordOutcome } from '../../../src/lib/classify.js';
+import type { ImageOutcome } from '../../../src/lib/image-outcome.js';
 import { notificationRecord, singleRecordEvent } from '../../../src/local/s3-notifications.js';
 import { REGION } from './stack.js';
 
@@ -14,7 +14,7 @@ export function recordedEvent(bucket: string, key: string, sequencer: string, si
 }
 
 /** The key an outcome is about. */
-export function outcomeKey(outcome: RecordOutcome): string | undefined {
+export function outcomeKey(outcome: ImageOutcome): string | undefined {
   switch (outcome.kind) {
     case 'written':
     case 'kept-newer':

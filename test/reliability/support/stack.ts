@@ -9,7 +9,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
-import type { RecordOutcome } from '../../../src/lib/classify.js';
+import type { ImageOutcome } from '../../../src/lib/image-outcome.js';
 import { decodeS3Key } from '../../../src/lib/s3-event.js';
 import type { DeadLetterRecord } from '../../../src/local/invoker.js';
 import type { RekognitionEmulatorOptions } from '../../../src/local/rekognition/index.js';
@@ -34,7 +34,7 @@ export interface Harness {
   readonly documents: DynamoDBDocumentClient;
   readonly bucket: string;
   /** Every record outcome classify returned from a successful notification-driven invocation, in order. */
-  readonly outcomes: RecordOutcome[];
+  readonly outcomes: ImageOutcome[];
   put(key: string, body: Uint8Array): Promise<void>;
   row(key: string): Promise<Row | undefined>;
   rows(): Promise<Row[]>;
@@ -58,7 +58,7 @@ export async function localTemplate(packageDir: string): Promise<CfnTemplate> {
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'pneumo-reliability-')));
-  const outcomes: RecordOutcome[] = [];
+  const outcomes: ImageOutcome[] = [];
   const stack = await startLocalStack({
     projectDir: PROJECT_DIR,
     dataDir,
@@ -68,7 +68,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     retryDelayMs: options.retryDelayMs ?? 0,
     environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', ...options.environment },
     onInvocation: (logicalId, result) => {
-      if (logicalId === 'ClassifyLambdaFunction' && Array.isArray(result)) outcomes.push(...(result as RecordOutcome[]));
+      if (logicalId === 'ClassifyLambdaFunction' && Array.isArray(result)) outcomes.push(...(result as ImageOutcome[]));
     },
     template: options.template,
   });

@@ -19,10 +19,3 @@ export type PendingReason = 'no-model' | 'model-not-running';
 
 /** Why classification failed for a reason that is neither the image's fault nor a wait for a model. */
 export type FailedReason = 'model-not-found' | 'registry-invalid' | 'access-denied' | 'retryable-error';
-
-/** Rekognition Custom Labels limits for images read from S3. */
-export const IMAGE_LIMITS = {
-  maxBytes: 15 * 1024 * 1024,
-  minSide: 64,
-  maxSide: 4096,
-} as const;

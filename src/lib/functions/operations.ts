@@ -1,0 +1,42 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Runtime } from '../composition.js';
+import type { GaugesConfig, ServingCheckConfig } from '../config.js';
+import { readGauges } from '../gauges.js';
+import type { Gauges } from '../gauges.js';
+import { pendingWorkProbe, runServingCheck } from '../serving/check.js';
+import type { CheckReport } from '../serving/check.js';
+import { servingControl } from '../serving/wiring.js';
+import type { LambdaEntry } from './classify.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every few minutes (EventBridge Scheduler): the gauges the PENDING-age and serving-time alarms watch. */
+export function gaugesFunction(runtime: Runtime, config: GaugesConfig): LambdaEntry<Gauges> {
+  const deps = { documents: runtime.documents, rekognition: runtime.rekognition, ...config };
+  const { logger, metrics } = runtime;
+  return async (_event, context) => {
+    if (context) logger.addContext(context);
+    const gauges = await readGauges(deps);
+    metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, gauges.oldestPendingAgeSeconds);
+    metrics.addMetric('PendingImages', MetricUnit.Count, gauges.pendingImages);
+    metrics.addMetric('BillingInferenceUnits', MetricUnit.Count, gauges.inferenceUnits);
+    metrics.publishStoredMetrics();
+    // The oldest waiting key is an identifier: logged like classify logs keys, never an image's content.
+    logger.info('gauges', { ...gauges });
+    return gauges;
+  };
+}
+
+/** Every few minutes: stop an idle or capped model, start a stopped one for images that still wait. */
+export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfig, env: Env = process.env): LambdaEntry<CheckReport> {
+  const deps = {
+    control: servingControl(runtime, env, { canStart: true, canStop: true }),
+    pendingWork: pendingWorkProbe(runtime.documents, config.resultsTable),
+  };
+  return async (_event, context) => {
+    if (context) runtime.logger.addContext(context);
+    const report = await runServingCheck(deps);
+    if (report.verdict.action !== 'none') runtime.logger.info('serving check acted', { ...report });
+    return report;
+  };
+}
