@@ -24,7 +24,7 @@ export interface FaultRule {
 }
 
 export interface RekognitionEmulatorOptions {
-  /** Where images, manifests and evaluation summaries live (the local stack points it at s3rver). */
+  /** Where images, manifests and evaluation summaries live (the local stack points it at its local S3). */
   readonly s3: S3Client;
   /** Folder for state.json and models/; a restart on the same folder keeps projects, versions and models. */
   readonly dataDir: string;
