@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ACTIVE_MODEL_ID } from '../tables/registry.js';
 import type { ServingRequest, ServingState } from './decisions.js';
 
@@ -72,30 +72,20 @@ export class ServingStore {
     seen: ActiveServing,
     request: { readonly kind: 'START' | 'STOP'; readonly reason: string; readonly requestedAt: string; readonly executionName: string },
   ): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET serving = :request',
-          ConditionExpression:
-            'projectVersionArn = :arn AND ' +
-            (seen.state.running ? '(attribute_not_exists(#state) OR #state <> :stopped)' : '#state = :stopped') +
-            (seen.requestedAtText === undefined ? ' AND attribute_not_exists(serving.requestedAt)' : ' AND serving.requestedAt = :seen'),
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':request': { request: request.kind, reason: request.reason, requestedAt: request.requestedAt, executionName: request.executionName },
-            ':arn': seen.projectVersionArn,
-            ':stopped': 'STOPPED',
-            ...(seen.requestedAtText === undefined ? {} : { ':seen': seen.requestedAtText }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateActive({
+      UpdateExpression: 'SET serving = :request',
+      ConditionExpression:
+        'projectVersionArn = :arn AND ' +
+        (seen.state.running ? '(attribute_not_exists(#state) OR #state <> :stopped)' : '#state = :stopped') +
+        (seen.requestedAtText === undefined ? ' AND attribute_not_exists(serving.requestedAt)' : ' AND serving.requestedAt = :seen'),
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':request': { request: request.kind, reason: request.reason, requestedAt: request.requestedAt, executionName: request.executionName },
+        ':arn': seen.projectVersionArn,
+        ':stopped': 'STOPPED',
+        ...(seen.requestedAtText === undefined ? {} : { ':seen': seen.requestedAtText }),
+      },
+    });
   }
 
   /**
@@ -103,77 +93,43 @@ export class ServingStore {
    * is, so classify does not ask for another while this one runs. Ended by Promote or by the run's failure.
    */
   async startRunBegan(reason: string, now: number, staleBefore: number): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET serving = :request',
-          ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
-          ExpressionAttributeNames: { '#kind': 'request' },
-          ExpressionAttributeValues: {
-            ':request': { request: 'START', reason, requestedAt: new Date(now).toISOString() },
-            ':start': 'START',
-            ':stale': new Date(staleBefore).toISOString(),
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateActive({
+      UpdateExpression: 'SET serving = :request',
+      ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
+      ExpressionAttributeNames: { '#kind': 'request' },
+      ExpressionAttributeValues: {
+        ':request': { request: 'START', reason, requestedAt: new Date(now).toISOString() },
+        ':start': 'START',
+        ':stale': new Date(staleBefore).toISOString(),
+      },
+    });
   }
 
   /** Withdraws a request whose execution could not be started, so the next image or check may try again. */
   async withdrawRequest(requestedAt: string): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'REMOVE serving',
-          ConditionExpression: 'serving.requestedAt = :at',
-          ExpressionAttributeValues: { ':at': requestedAt },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateActive({
+      UpdateExpression: 'REMOVE serving',
+      ConditionExpression: 'serving.requestedAt = :at',
+      ExpressionAttributeValues: { ':at': requestedAt },
+    });
   }
 
   /** Records use of this version; conditional, so concurrent containers make at most one write per interval. */
   async markUsed(projectVersionArn: string, now: number, intervalMs: number): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET lastUsedAt = :now',
-          ConditionExpression: 'projectVersionArn = :arn AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)',
-          ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':arn': projectVersionArn, ':due': new Date(now - intervalMs).toISOString() },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateActive({
+      UpdateExpression: 'SET lastUsedAt = :now',
+      ConditionExpression: 'projectVersionArn = :arn AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)',
+      ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':arn': projectVersionArn, ':due': new Date(now - intervalMs).toISOString() },
+    });
   }
 
   /** A start run failed: its request (if any) is over, and on-demand starts back off from now. */
   async startFailed(at: string, error: string): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET lastStartFailedAt = :at, lastStartError = :error REMOVE serving',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':at': at, ':error': error },
-        }),
-      );
-    } catch (caught) {
-      if (!isConditionFailure(caught)) throw caught;
-    }
+    await this.updateActive({
+      UpdateExpression: 'SET lastStartFailedAt = :at, lastStartError = :error REMOVE serving',
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeValues: { ':at': at, ':error': error },
+    });
   }
 
   /**
@@ -181,37 +137,35 @@ export class ServingStore {
    * Conditional on the version, so a stop that raced a promotion does not touch the new one.
    */
   async stopped(projectVersionArn: string, fields: { readonly stopReason: string; readonly servedDay: string; readonly servedMs: number }): Promise<void> {
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'SET stopReason = :reason, servedDay = :day, servedMs = :ms REMOVE serving',
-          ConditionExpression: 'projectVersionArn = :arn',
-          ExpressionAttributeValues: { ':reason': fields.stopReason, ':day': fields.servedDay, ':ms': fields.servedMs, ':arn': projectVersionArn },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateActive({
+      UpdateExpression: 'SET stopReason = :reason, servedDay = :day, servedMs = :ms REMOVE serving',
+      ConditionExpression: 'projectVersionArn = :arn',
+      ExpressionAttributeValues: { ':reason': fields.stopReason, ':day': fields.servedDay, ':ms': fields.servedMs, ':arn': projectVersionArn },
+    });
   }
 
   /** A stop run found nothing it had to mark (the model was already stopped): its request is over all the same. */
   async stopRequestEnded(): Promise<void> {
+    await this.updateActive({
+      UpdateExpression: 'REMOVE serving',
+      ConditionExpression: 'serving.#kind = :stop',
+      // `request` is a DynamoDB reserved word.
+      ExpressionAttributeNames: { '#kind': 'request' },
+      ExpressionAttributeValues: { ':stop': 'STOP' },
+    });
+  }
+
+  /**
+   * One conditional update of the `active` item. A failed condition means another writer got there first or the
+   * item has moved on, which every caller takes as "not this time", never as an error: false instead of a throw.
+   */
+  private async updateActive(update: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<boolean> {
     try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: ACTIVE_MODEL_ID },
-          UpdateExpression: 'REMOVE serving',
-          ConditionExpression: 'serving.#kind = :stop',
-          // `request` is a DynamoDB reserved word.
-          ExpressionAttributeNames: { '#kind': 'request' },
-          ExpressionAttributeValues: { ':stop': 'STOP' },
-        }),
-      );
+      await this.documents.send(new UpdateCommand({ ...update, TableName: this.table, Key: { id: ACTIVE_MODEL_ID } }));
+      return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 }
