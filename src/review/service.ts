@@ -1,6 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { Target } from '../cli/target.js';
 import { versionNameOfArn } from '../cli/results-view.js';
 import { ReviewRequestError } from './errors.js';
 import { contentTypeOf, ReviewImages } from './images.js';
@@ -12,8 +14,8 @@ import type { DecisionRequest, ReviewFields, UndoRequest, WorklistFilter, Workli
 
 export type { ItemView } from './api-types.js';
 import { worklistQuerySchema } from './schemas.js';
-import type { CursorCodec, PlanSettings } from './worklist.js';
-import { InvalidCursorError, planWorklist } from './worklist.js';
+import type { PlanSettings } from './worklist.js';
+import { CursorCodec, DEFAULT_PLAN, InvalidCursorError, planWorklist } from './worklist.js';
 
 export interface ReviewServiceDeps {
   readonly documents: DynamoDBDocumentClient;
@@ -206,4 +208,19 @@ export class ReviewService {
   async model(): Promise<ModelView> {
     return modelView({ documents: this.deps.documents, s3: this.deps.s3, registryTable: this.deps.registryTable, results: this.table, threshold: this.deps.plan.threshold, now: this.deps.now });
   }
+}
+
+/** The review service of one reviewer on a target's bucket and tables, with cursors signed by a fresh key. */
+export function reviewServiceFor(target: Target, options: { readonly reviewer: string; readonly threshold: number | undefined; readonly now: () => number }): ReviewService {
+  return new ReviewService({
+    documents: target.clients.documents,
+    s3: target.clients.s3,
+    bucket: target.names.bucket,
+    resultsTable: target.names.resultsTable,
+    registryTable: target.names.registryTable,
+    reviewer: options.reviewer,
+    plan: { ...DEFAULT_PLAN, threshold: options.threshold },
+    cursors: new CursorCodec(randomBytes(32)),
+    now: options.now,
+  });
 }

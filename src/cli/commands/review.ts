@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { buildPageAssets } from '../../review/page-assets.js';
 import { startReviewServer } from '../../review/server.js';
 import type { ReviewServer } from '../../review/server.js';
-import { ReviewService } from '../../review/service.js';
-import { CursorCodec, DEFAULT_PLAN } from '../../review/worklist.js';
+import { reviewServiceFor } from '../../review/service.js';
+import { DEFAULT_PLAN } from '../../review/worklist.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -56,17 +55,7 @@ export async function review(ctx: CommandContext, options: ReviewOptions): Promi
   const { io, target } = ctx;
   const reviewer = await reviewerOf(target, options.reviewer);
   const threshold = reviewThresholdOf(target);
-  const service = new ReviewService({
-    documents: target.clients.documents,
-    s3: target.clients.s3,
-    bucket: target.names.bucket,
-    resultsTable: target.names.resultsTable,
-    registryTable: target.names.registryTable,
-    reviewer,
-    plan: { ...DEFAULT_PLAN, threshold },
-    cursors: new CursorCodec(randomBytes(32)),
-    now: ctx.now,
-  });
+  const service = reviewServiceFor(target, { reviewer, threshold, now: ctx.now });
   let server: ReviewServer;
   try {
     server = await startReviewServer({
