@@ -1,3 +1,5 @@
+import { STATUS_INDEX } from '../lib/tables/results.js';
+
 /*
  * What each role's code performs, as `pneumo check` asks IAM's policy simulator about it: the actions, on the
  * resources the code touches (one representative ARN per resource pattern), with the context keys the calls
@@ -54,7 +56,7 @@ export const ROLE_EXPECTATIONS: readonly RoleExpectation[] = [
   {
     logicalId: 'RedriveRole',
     checks: (a) => [
-      { actions: ['dynamodb:Query'], resource: `${table(a, a.resultsTable)}/index/byStatus`, why: 'finds PENDING rows' },
+      { actions: ['dynamodb:Query'], resource: `${table(a, a.resultsTable)}/index/${STATUS_INDEX}`, why: 'finds PENDING rows' },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: table(a, a.resultsTable), why: 'rewrites the row' },
       { actions: ['s3:GetObjectVersion'], resource: object(a, 'inbox/pneumo-check.png'), why: 'reads the waiting image' },
       { actions: ['rekognition:DetectCustomLabels'], resource: version(a), why: 'classifies with the started model' },
@@ -63,7 +65,7 @@ export const ROLE_EXPECTATIONS: readonly RoleExpectation[] = [
   {
     logicalId: 'GaugesRole',
     checks: (a) => [
-      { actions: ['dynamodb:Query'], resource: `${table(a, a.resultsTable)}/index/byStatus`, why: 'measures the PENDING backlog' },
+      { actions: ['dynamodb:Query'], resource: `${table(a, a.resultsTable)}/index/${STATUS_INDEX}`, why: 'measures the PENDING backlog' },
       { actions: ['rekognition:DescribeProjectVersions'], resource: project(a), why: 'counts billing inference units' },
     ],
   },

@@ -1,5 +1,5 @@
 import type { ResultStatus } from '../lib/result-status.js';
-import { ResultsTable } from '../lib/tables/results.js';
+import { labelPartition, ResultsTable, statusPartition } from '../lib/tables/results.js';
 import type { ResultItem, ResultQuery } from '../lib/tables/results.js';
 import { STATUSES } from './options.js';
 import type { Target } from './target.js';
@@ -22,9 +22,9 @@ function newestFirst(a: ResultItem, b: ResultItem): number {
  */
 export async function queryResults(target: Target, query: ResultQuery): Promise<ResultItem[]> {
   const results = table(target);
-  if (query.label !== undefined) return results.queryIndex('byLabel', query.label, query, query.status);
+  if (query.label !== undefined) return results.queryIndex(labelPartition(query.label), query, query.status);
   const statuses: readonly ResultStatus[] = query.status !== undefined ? [query.status] : STATUSES;
-  const parts = await Promise.all(statuses.map((status) => results.queryIndex('byStatus', status, query)));
+  const parts = await Promise.all(statuses.map((status) => results.queryIndex(statusPartition(status), query)));
   const sorted = parts.flat().sort(newestFirst);
   if (query.order === 'oldest') sorted.reverse();
   return sorted.slice(0, query.limit);

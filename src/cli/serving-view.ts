@@ -1,11 +1,11 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { parseCron } from '../lib/cost.js';
 import type { ServingSchedule } from '../lib/cost.js';
 import { loadServingPolicy } from '../lib/serving/config.js';
 import { simulate } from '../lib/serving/simulate.js';
 import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
 import { checkUnitsFit } from '../lib/serving/units.js';
-import { STATUS_INDEX } from '../lib/tables/results.js';
+import { ResultsTable } from '../lib/tables/results.js';
+import { STATUSES } from './options.js';
 import { num, str } from './registry-view.js';
 import type { Item } from './registry-view.js';
 import type { Target } from './target.js';
@@ -17,7 +17,6 @@ import type { Target } from './target.js';
  */
 
 const DAY = 86_400_000;
-const STATUSES = ['CLASSIFIED', 'NEEDS_REVIEW', 'PENDING', 'REJECTED', 'FAILED'];
 /** More rows than this in the window are not read: the projection then says it is based on a sample. */
 const MAX_ARRIVALS = 100_000;
 
@@ -61,34 +60,6 @@ export function servingEvents(active: Item | undefined): ServingEvents | null {
   };
 }
 
-/** When images arrived over the window (their S3 event times), one Query per status on the status index. */
-async function recentArrivals(target: Target, since: string): Promise<{ times: number[]; truncated: boolean }> {
-  const times: number[] = [];
-  for (const status of STATUSES) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await target.clients.documents.send(
-        new QueryCommand({
-          TableName: target.names.resultsTable,
-          IndexName: STATUS_INDEX,
-          KeyConditionExpression: '#status = :status AND processedAt >= :since',
-          ExpressionAttributeNames: { '#status': 'status', '#eventTime': 'eventTime' },
-          ExpressionAttributeValues: { ':status': status, ':since': since },
-          ProjectionExpression: '#eventTime',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const at = typeof item.eventTime === 'string' ? Date.parse(item.eventTime) : Number.NaN;
-        if (Number.isFinite(at)) times.push(at);
-      }
-      if (times.length >= MAX_ARRIVALS) return { times, truncated: true };
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  return { times, truncated: false };
-}
-
 export async function servingView(
   target: Target,
   active: Item | undefined,
@@ -108,7 +79,9 @@ export async function servingView(
   let projection: Projection | null = null;
   if (schedule && serving) {
     const origin = options.now - options.windowDays * DAY;
-    const { times, truncated } = await recentArrivals(target, new Date(origin).toISOString());
+    // When images arrived over the window (their S3 event times), one Query per status on the status index.
+    const results = new ResultsTable(target.clients.documents, target.names.resultsTable);
+    const { times, truncated } = await results.eventTimesSince(STATUSES, new Date(origin).toISOString(), MAX_ARRIVALS);
     const arrivals = times.filter((t) => t >= origin && t < options.now).map((t) => t - origin).sort((a, b) => a - b);
     const policy = loadServingPolicy({
       ON_DEMAND_START: 'true',

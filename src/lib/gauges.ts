@@ -1,8 +1,7 @@
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand } from '@aws-sdk/client-rekognition';
 import type { RekognitionClient } from '@aws-sdk/client-rekognition';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STATUS_INDEX } from './tables/results.js';
+import { ResultsTable } from './tables/results.js';
 
 /*
  * The state an operator's alarms and health view need but no AWS service publishes as a metric: how long the
@@ -32,37 +31,9 @@ export interface Gauges extends Backlog, Serving {
 const BILLING_STATUSES = new Set(['RUNNING', 'STARTING', 'STOPPING']);
 
 export async function readBacklog(documents: DynamoDBDocumentClient, resultsTable: string): Promise<Backlog> {
-  const status = { '#status': 'status' };
-  const oldest = await documents.send(
-    new QueryCommand({
-      TableName: resultsTable,
-      IndexName: STATUS_INDEX,
-      KeyConditionExpression: '#status = :pending',
-      ExpressionAttributeNames: status,
-      ExpressionAttributeValues: { ':pending': 'PENDING' },
-      ProjectionExpression: 'imageKey, processedAt',
-      ScanIndexForward: true,
-      Limit: 1,
-    }),
-  );
-  const first = oldest.Items?.[0];
-  let pendingImages = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: resultsTable,
-        IndexName: STATUS_INDEX,
-        KeyConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: status,
-        ExpressionAttributeValues: { ':pending': 'PENDING' },
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    pendingImages += page.Count ?? 0;
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const results = new ResultsTable(documents, resultsTable);
+  const first = await results.oldest('PENDING');
+  const pendingImages = await results.count('PENDING');
   const oldestPending =
     first && typeof first.imageKey === 'string' && typeof first.processedAt === 'string'
       ? { imageKey: first.imageKey, since: first.processedAt }

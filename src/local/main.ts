@@ -8,7 +8,7 @@ import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, Start
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ImageOutcome } from '../lib/image-outcome.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
-import { ResultsTable } from '../lib/tables/results.js';
+import { ResultsTable, STATUS_INDEX } from '../lib/tables/results.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
 import { writeEndpointsFile } from './endpoints-file.js';
 import type { ResultForSummary } from './demo.js';
@@ -161,7 +161,7 @@ Try (credentials S3RVER/S3RVER, any region works locally):
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
   aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
   aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb get-item --table-name ${results} --key '{"imageKey":{"S":"inbox/my-xray.jpeg"}}'
-  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name byStatus \\
+  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name ${STATUS_INDEX} \\
       --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'
   aws --endpoint-url ${stack.endpoints.sfn} stepfunctions list-executions --state-machine-arn ${stack.names.stateMachines[TRAIN_AND_DEPLOY] ?? ''}`);
 }

@@ -1,5 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ResultStatus } from '../lib/result-status.js';
+import { labelPartition, statusPartition } from '../lib/tables/results.js';
+import type { IndexSlice, SliceCursor } from '../lib/tables/results.js';
 import type { WorklistFilter } from './schemas.js';
 
 /*
@@ -10,18 +12,8 @@ import type { WorklistFilter } from './schemas.js';
  * and start at the review threshold.
  */
 
-export type IndexName = 'byStatus' | 'byLabel';
-
-export interface Segment {
-  readonly index: IndexName;
-  /** The index's partition: a status for byStatus, a label for byLabel. */
-  readonly value: string;
-  readonly status?: ResultStatus;
-  readonly label?: string;
-  readonly notLabel?: string;
-  /** Confidence band: from (inclusive) to (exclusive, except a band ending at 100). */
-  readonly confidence?: { readonly from: number; readonly to: number };
-}
+/** One index partition with the filter fields that belong to it (see the results table module). */
+export type Segment = IndexSlice;
 
 export interface PlanSettings {
   readonly positiveLabel: string;
@@ -44,17 +36,17 @@ function bands(settings: PlanSettings): { from: number; to: number }[] {
 
 /** CLASSIFIED rows, positive label by confidence band first, then every other label newest first. */
 function classifiedSegments(label: string | undefined, settings: PlanSettings): Segment[] {
-  const positive = bands(settings).map((confidence): Segment => ({ index: 'byLabel', value: settings.positiveLabel, status: 'CLASSIFIED', confidence }));
+  const positive = bands(settings).map((confidence): Segment => ({ ...labelPartition(settings.positiveLabel), status: 'CLASSIFIED', confidence }));
   if (label === settings.positiveLabel) return positive;
-  if (label !== undefined) return [{ index: 'byLabel', value: label, status: 'CLASSIFIED' }];
-  return [...positive, { index: 'byStatus', value: 'CLASSIFIED', notLabel: settings.positiveLabel }];
+  if (label !== undefined) return [{ ...labelPartition(label), status: 'CLASSIFIED' }];
+  return [...positive, { ...statusPartition('CLASSIFIED'), notLabel: settings.positiveLabel }];
 }
 
 export function planWorklist(filter: Pick<WorklistFilter, 'status' | 'label'>, settings: PlanSettings): Segment[] {
   const { status, label } = filter;
-  const needsReview: Segment = label === undefined ? { index: 'byStatus', value: 'NEEDS_REVIEW' } : { index: 'byStatus', value: 'NEEDS_REVIEW', label };
+  const needsReview: Segment = label === undefined ? statusPartition('NEEDS_REVIEW') : { ...statusPartition('NEEDS_REVIEW'), label };
   // Rows without a model answer have no label, so a label filter leaves none of them.
-  const unanswered = (statuses: readonly ResultStatus[]): Segment[] => (label === undefined ? statuses.map((value): Segment => ({ index: 'byStatus', value })) : []);
+  const unanswered = (statuses: readonly ResultStatus[]): Segment[] => (label === undefined ? statuses.map(statusPartition) : []);
   if (status === 'NEEDS_REVIEW') return [needsReview];
   if (status === 'CLASSIFIED') return classifiedSegments(label, settings);
   if (status !== undefined) return unanswered([status]);
@@ -63,11 +55,8 @@ export function planWorklist(filter: Pick<WorklistFilter, 'status' | 'label'>, s
 
 /* ------------------------------------------------------------------ cursors */
 
-export interface CursorState {
-  readonly segment: number;
-  /** ExclusiveStartKey of the next Query in that segment; absent at the segment's start. */
-  readonly startKey?: Readonly<Record<string, string>> | undefined;
-}
+/** The segment, and the ExclusiveStartKey of its next Query (absent at the segment's start). */
+export type CursorState = SliceCursor;
 
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';

@@ -32,7 +32,8 @@ describe('gauges', () => {
     const gauges = await readGauges(deps());
     expect(gauges).toMatchObject({ pendingImages: 1234, oldestPending: { imageKey: 'inbox/a.png', since: '2026-12-01T07:30:00.000Z' }, oldestPendingAgeSeconds: 5400 });
     for (const call of dynamo.commandCalls(QueryCommand)) {
-      expect(call.args[0].input).toMatchObject({ TableName: 'results', IndexName: 'byStatus', ExpressionAttributeValues: { ':pending': 'PENDING' } });
+      expect(call.args[0].input).toMatchObject({ TableName: 'results', IndexName: 'byStatus' });
+      expect(Object.values(call.args[0].input.ExpressionAttributeValues ?? {})).toContain('PENDING');
     }
     expect(dynamo.commandCalls(QueryCommand, { Limit: 1 })[0]?.args[0].input.ScanIndexForward).toBe(true);
   });

@@ -6,7 +6,7 @@ import type { MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DeleteObjectCommand, GetBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ResultsTable } from '../../lib/tables/results.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -71,15 +71,16 @@ export function syntheticPng(side = 64): Buffer {
 
 async function roundTrip(ctx: CommandContext, options: CheckOptions): Promise<CheckResult> {
   const { target } = ctx;
+  const results = new ResultsTable(target.clients.documents, target.names.resultsTable);
   const key = `inbox/pneumo-check/${new Date(ctx.now()).toISOString().replace(/[:.]/g, '-')}.png`;
   const put = await target.clients.s3.send(new PutObjectCommand({ Bucket: target.names.bucket, Key: key, Body: syntheticPng(), ContentType: 'image/png' }));
   try {
     const deadline = ctx.now() + options.timeoutMs;
     for (;;) {
-      const { Item } = await target.clients.documents.send(new GetCommand({ TableName: target.names.resultsTable, Key: { imageKey: key }, ConsistentRead: true }));
-      if (Item) {
-        const status = typeof Item.status === 'string' ? Item.status : '?';
-        const reason = typeof Item.reason === 'string' ? ` (${Item.reason})` : '';
+      const row = await results.get(key);
+      if (row) {
+        const status = typeof row.status === 'string' ? row.status : '?';
+        const reason = typeof row.reason === 'string' ? ` (${row.reason})` : '';
         if (status === 'FAILED') {
           return { name: 'upload → row', status: 'fail', detail: `the row says FAILED${reason}`, fix: 'FAILED access-denied: compare the classify role with the IAM checks below; other reasons: README, results table' };
         }
@@ -97,7 +98,7 @@ async function roundTrip(ctx: CommandContext, options: CheckOptions): Promise<Ch
   } finally {
     // Only what the check made: this object version and its row.
     await target.clients.s3.send(new DeleteObjectCommand({ Bucket: target.names.bucket, Key: key, ...(put.VersionId ? { VersionId: put.VersionId } : {}) }));
-    await target.clients.documents.send(new DeleteCommand({ TableName: target.names.resultsTable, Key: { imageKey: key } }));
+    await results.delete(key);
   }
 }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readBacklog } from '../../lib/gauges.js';
-import { ACTIVE_MODEL_ID } from '../../lib/tables/registry.js';
+import { ACTIVE_MODEL_ID, versionNameOfId } from '../../lib/tables/registry.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -80,7 +80,7 @@ function latestRetrain(versions: readonly Item[]): HealthView['lastRetrain'] {
     .sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''));
   const latest = dated[0];
   if (!latest) return null;
-  return { versionName: str(latest.item, 'versionName') ?? String(latest.item.id).replace(/^version#/, ''), status: str(latest.item, 'status') ?? 'unknown', at: latest.at };
+  return { versionName: str(latest.item, 'versionName') ?? versionNameOfId(String(latest.item.id)), status: str(latest.item, 'status') ?? 'unknown', at: latest.at };
 }
 
 /** The alarms of alarms.yml that the local stack can show, from the data they watch. */

@@ -1,25 +1,12 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CheckVerdict } from './decisions.js';
 import type { RequestOutcome, ServingControl } from './control.js';
-import { STATUS_INDEX } from '../tables/results.js';
-
+import { ResultsTable } from '../tables/results.js';
 
 /** Whether any image waits for a model: one Query of at most one PENDING row. */
 export function pendingWorkProbe(documents: DynamoDBDocumentClient, resultsTable: string): () => Promise<boolean> {
-  return async () => {
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: resultsTable,
-        IndexName: STATUS_INDEX,
-        KeyConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pending': 'PENDING' },
-        Limit: 1,
-      }),
-    );
-    return (page.Items ?? []).length > 0;
-  };
+  const results = new ResultsTable(documents, resultsTable);
+  return async () => (await results.oldest('PENDING')) !== undefined;
 }
 
 export interface CheckReport {

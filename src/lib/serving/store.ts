@@ -1,6 +1,6 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ACTIVE_MODEL_ID } from '../tables/registry.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ACTIVE_MODEL_ID, RegistryTable } from '../tables/registry.js';
+import type { FieldChange, WriteCondition } from '../tables/registry.js';
 import type { ServingRequest, ServingState } from './decisions.js';
 
 /*
@@ -21,10 +21,6 @@ export interface ActiveServing {
   readonly state: ServingState;
   /** The request's `requestedAt` as stored, for a conditional write on exactly what was read. */
   readonly requestedAtText: string | undefined;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 const time = (value: unknown): number | undefined => {
@@ -51,14 +47,16 @@ export function servingStateOf(item: Record<string, unknown>): ServingState {
   };
 }
 
+/** The serving fields of the `active` item over the registry table module; every write is conditional on what the caller saw. */
 export class ServingStore {
-  constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
+  private readonly registry: RegistryTable;
+
+  constructor(documents: DynamoDBDocumentClient, table: string) {
+    this.registry = new RegistryTable(documents, table);
+  }
 
   async read(): Promise<ActiveServing | undefined> {
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: ACTIVE_MODEL_ID }, ConsistentRead: true }));
+    const Item = await this.registry.get(ACTIVE_MODEL_ID);
     if (!Item || typeof Item.projectVersionArn !== 'string') return undefined;
     const serving = Item.serving as Record<string, unknown> | undefined;
     return { projectVersionArn: Item.projectVersionArn, state: servingStateOf(Item), requestedAtText: typeof serving?.requestedAt === 'string' ? serving.requestedAt : undefined };
@@ -72,20 +70,17 @@ export class ServingStore {
     seen: ActiveServing,
     request: { readonly kind: 'START' | 'STOP'; readonly reason: string; readonly requestedAt: string; readonly executionName: string },
   ): Promise<boolean> {
-    return this.updateActive({
-      UpdateExpression: 'SET serving = :request',
-      ConditionExpression:
-        'projectVersionArn = :arn AND ' +
-        (seen.state.running ? '(attribute_not_exists(#state) OR #state <> :stopped)' : '#state = :stopped') +
-        (seen.requestedAtText === undefined ? ' AND attribute_not_exists(serving.requestedAt)' : ' AND serving.requestedAt = :seen'),
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':request': { request: request.kind, reason: request.reason, requestedAt: request.requestedAt, executionName: request.executionName },
-        ':arn': seen.projectVersionArn,
-        ':stopped': 'STOPPED',
-        ...(seen.requestedAtText === undefined ? {} : { ':seen': seen.requestedAtText }),
+    return this.updateActive(
+      { set: { serving: { request: request.kind, reason: request.reason, requestedAt: request.requestedAt, executionName: request.executionName } } },
+      {
+        expression:
+          'projectVersionArn = :arn AND ' +
+          (seen.state.running ? '(attribute_not_exists(#state) OR #state <> :stopped)' : '#state = :stopped') +
+          (seen.requestedAtText === undefined ? ' AND attribute_not_exists(serving.requestedAt)' : ' AND serving.requestedAt = :seen'),
+        names: { '#state': 'state' },
+        values: { ':arn': seen.projectVersionArn, ':stopped': 'STOPPED', ...(seen.requestedAtText === undefined ? {} : { ':seen': seen.requestedAtText }) },
       },
-    });
+    );
   }
 
   /**
@@ -93,43 +88,36 @@ export class ServingStore {
    * is, so classify does not ask for another while this one runs. Ended by Promote or by the run's failure.
    */
   async startRunBegan(reason: string, now: number, staleBefore: number): Promise<void> {
-    await this.updateActive({
-      UpdateExpression: 'SET serving = :request',
-      ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
-      ExpressionAttributeNames: { '#kind': 'request' },
-      ExpressionAttributeValues: {
-        ':request': { request: 'START', reason, requestedAt: new Date(now).toISOString() },
-        ':start': 'START',
-        ':stale': new Date(staleBefore).toISOString(),
+    await this.updateActive(
+      { set: { serving: { request: 'START', reason, requestedAt: new Date(now).toISOString() } } },
+      {
+        expression: 'attribute_exists(id) AND (attribute_not_exists(serving.requestedAt) OR serving.#kind <> :start OR serving.requestedAt < :stale)',
+        // `request` is a DynamoDB reserved word.
+        names: { '#kind': 'request' },
+        values: { ':start': 'START', ':stale': new Date(staleBefore).toISOString() },
       },
-    });
+    );
   }
 
   /** Withdraws a request whose execution could not be started, so the next image or check may try again. */
   async withdrawRequest(requestedAt: string): Promise<void> {
-    await this.updateActive({
-      UpdateExpression: 'REMOVE serving',
-      ConditionExpression: 'serving.requestedAt = :at',
-      ExpressionAttributeValues: { ':at': requestedAt },
-    });
+    await this.updateActive({ remove: ['serving'] }, { expression: 'serving.requestedAt = :at', values: { ':at': requestedAt } });
   }
 
   /** Records use of this version; conditional, so concurrent containers make at most one write per interval. */
   async markUsed(projectVersionArn: string, now: number, intervalMs: number): Promise<boolean> {
-    return this.updateActive({
-      UpdateExpression: 'SET lastUsedAt = :now',
-      ConditionExpression: 'projectVersionArn = :arn AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)',
-      ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':arn': projectVersionArn, ':due': new Date(now - intervalMs).toISOString() },
-    });
+    return this.updateActive(
+      { set: { lastUsedAt: new Date(now).toISOString() } },
+      {
+        expression: 'projectVersionArn = :arn AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)',
+        values: { ':arn': projectVersionArn, ':due': new Date(now - intervalMs).toISOString() },
+      },
+    );
   }
 
   /** A start run failed: its request (if any) is over, and on-demand starts back off from now. */
   async startFailed(at: string, error: string): Promise<void> {
-    await this.updateActive({
-      UpdateExpression: 'SET lastStartFailedAt = :at, lastStartError = :error REMOVE serving',
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeValues: { ':at': at, ':error': error },
-    });
+    await this.updateActive({ set: { lastStartFailedAt: at, lastStartError: error }, remove: ['serving'] }, { expression: 'attribute_exists(id)' });
   }
 
   /**
@@ -137,35 +125,22 @@ export class ServingStore {
    * Conditional on the version, so a stop that raced a promotion does not touch the new one.
    */
   async stopped(projectVersionArn: string, fields: { readonly stopReason: string; readonly servedDay: string; readonly servedMs: number }): Promise<void> {
-    await this.updateActive({
-      UpdateExpression: 'SET stopReason = :reason, servedDay = :day, servedMs = :ms REMOVE serving',
-      ConditionExpression: 'projectVersionArn = :arn',
-      ExpressionAttributeValues: { ':reason': fields.stopReason, ':day': fields.servedDay, ':ms': fields.servedMs, ':arn': projectVersionArn },
-    });
+    await this.updateActive(
+      { set: { stopReason: fields.stopReason, servedDay: fields.servedDay, servedMs: fields.servedMs }, remove: ['serving'] },
+      { expression: 'projectVersionArn = :arn', values: { ':arn': projectVersionArn } },
+    );
   }
 
   /** A stop run found nothing it had to mark (the model was already stopped): its request is over all the same. */
   async stopRequestEnded(): Promise<void> {
-    await this.updateActive({
-      UpdateExpression: 'REMOVE serving',
-      ConditionExpression: 'serving.#kind = :stop',
-      // `request` is a DynamoDB reserved word.
-      ExpressionAttributeNames: { '#kind': 'request' },
-      ExpressionAttributeValues: { ':stop': 'STOP' },
-    });
+    await this.updateActive({ remove: ['serving'] }, { expression: 'serving.#kind = :stop', names: { '#kind': 'request' }, values: { ':stop': 'STOP' } });
   }
 
   /**
    * One conditional update of the `active` item. A failed condition means another writer got there first or the
    * item has moved on, which every caller takes as "not this time", never as an error: false instead of a throw.
    */
-  private async updateActive(update: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<boolean> {
-    try {
-      await this.documents.send(new UpdateCommand({ ...update, TableName: this.table, Key: { id: ACTIVE_MODEL_ID } }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private async updateActive(change: FieldChange, condition: WriteCondition): Promise<boolean> {
+    return this.registry.update(ACTIVE_MODEL_ID, change, condition);
   }
 }

@@ -1,5 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite } from './conditions.js';
+
+export { isConditionFailure } from './conditions.js';
 
 /*
  * The registry table, keyed by `id` only:
@@ -19,6 +22,11 @@ export function versionItemId(versionName: string): string {
   return `${VERSION_ID_PREFIX}${versionName}`;
 }
 
+/** The version name a `version#<name>` id stands for (an id of another kind is returned as it is). */
+export function versionNameOfId(id: string): string {
+  return id.startsWith(VERSION_ID_PREFIX) ? id.slice(VERSION_ID_PREFIX.length) : id;
+}
+
 export type RegistryItem = Record<string, unknown>;
 
 /** A condition on a write: the expression and the values it names (attribute names are written as they are). */
@@ -28,8 +36,10 @@ export interface WriteCondition {
   readonly values?: Readonly<Record<string, unknown>>;
 }
 
-export function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+/** Fields to set (absent ones are left as they are) and fields to remove, in one update. */
+export interface FieldChange {
+  readonly set?: Readonly<RegistryItem>;
+  readonly remove?: readonly string[];
 }
 
 export class RegistryTable {
@@ -56,45 +66,47 @@ export class RegistryTable {
 
   /** Deletes the item if the condition holds; returns whether it did. */
   async deleteIf(id: string, condition: WriteCondition): Promise<boolean> {
-    try {
-      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: { id }, ...conditionParts(condition) }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const outcome = await conditionalWrite(() => this.documents.send(new DeleteCommand({ TableName: this.table, Key: { id }, ...conditionParts(condition) })));
+    return outcome.written;
+  }
+
+  /** Sets the given fields (absent ones are left as they are) if the condition holds; returns whether it did. */
+  async setFields(id: string, fields: Readonly<RegistryItem>, condition: WriteCondition): Promise<boolean> {
+    return this.update(id, { set: fields }, condition);
   }
 
   /**
-   * Sets the given fields (absent ones are left as they are) if the condition holds; returns whether it did.
-   * Field names go through placeholders, so any name (`status`, `state`) is safe.
+   * Sets and removes fields in one update if the condition holds; returns whether it did. Field names go through
+   * placeholders, so any name (`status`, `state`, `serving`) is safe.
    */
-  async setFields(id: string, fields: Readonly<RegistryItem>, condition: WriteCondition): Promise<boolean> {
+  async update(id: string, change: FieldChange, condition: WriteCondition): Promise<boolean> {
     const names: Record<string, string> = { ...condition.names };
     const values: Record<string, unknown> = { ...condition.values };
-    const sets = Object.entries(fields)
+    const sets = Object.entries(change.set ?? {})
       .filter(([, value]) => value !== undefined)
       .map(([name, value], index) => {
         names[`#f${index}`] = name;
         values[`:v${index}`] = value;
         return `#f${index} = :v${index}`;
       });
-    try {
-      await this.documents.send(
+    const removes = (change.remove ?? []).map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
+    });
+    const clauses = [...(sets.length > 0 ? [`SET ${sets.join(', ')}`] : []), ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : [])];
+    const outcome = await conditionalWrite(() =>
+      this.documents.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: clauses.join(' '),
           ConditionExpression: condition.expression,
           ExpressionAttributeNames: names,
           ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
+    return outcome.written;
   }
 
   /**

@@ -1,17 +1,23 @@
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BatchGetCommandOutput, DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FailedReason, PendingReason, RejectReason, ResultStatus } from '../result-status.js';
+import { conditionalWrite } from './conditions.js';
+import { queryPage, queryPages } from './query-pages.js';
+import type { StartKey } from './query-pages.js';
+import { keyAfter, partitionQuery, processedBefore, processedBetween, statusPartition } from './results-queries.js';
+import type { Partition, RowFilter } from './results-queries.js';
+import { recordDecision, recordTrainingCopy, removeDecision } from './results-reviews.js';
+import type { ReviewDecision } from './results-reviews.js';
 
 /*
  * The results table: one row per image key (`imageKey`), and two sparse indexes sorted on `processedAt`:
- * `byLabel` (rows a model answered) and `byStatus`. Every read and write of it goes through this module.
+ * `byLabel` (rows a model answered) and `byStatus`. Every read and write of it goes through this module (this
+ * file, with the Query builders in results-queries.ts and the review writes in results-reviews.ts).
  */
 
-export const RESULTS_INDEXES = { byLabel: 'label', byStatus: 'status' } as const;
-export type ResultsIndex = keyof typeof RESULTS_INDEXES;
-
-/** The index of rows by status (PENDING, REJECTED, …), for callers that query it with their own limits. */
-export const STATUS_INDEX = 'byStatus' satisfies ResultsIndex;
+export { labelPartition, RESULTS_INDEXES, STATUS_INDEX, statusPartition } from './results-queries.js';
+export type { Partition, ResultsIndex, RowFilter } from './results-queries.js';
+export type { ReviewDecision } from './results-reviews.js';
 
 export type ResultItem = Record<string, unknown>;
 
@@ -28,8 +34,38 @@ export interface ResultQuery {
 
 export interface WaitingPage {
   readonly items: readonly ResultItem[];
-  readonly lastKey: Record<string, unknown> | undefined;
+  readonly lastKey: StartKey | undefined;
 }
+
+/** One stretch of a worklist: a partition, newest first, with the filter fields that belong to it. */
+export type IndexSlice = Partition & Pick<RowFilter, 'status' | 'label' | 'notLabel' | 'confidence'>;
+
+/** Where a list of slices continues: the slice, and the ExclusiveStartKey within it (absent at its start). */
+export interface SliceCursor {
+  readonly segment: number;
+  readonly startKey?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface SlicesRequest {
+  readonly slices: readonly IndexSlice[];
+  /** ISO times, inclusive, on processedAt. */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  /** Applied to every slice. */
+  readonly filter: Pick<RowFilter, 'prefix' | 'review'>;
+  readonly from: SliceCursor;
+  readonly limit: number;
+}
+
+export interface SlicesPage {
+  readonly items: readonly ResultItem[];
+  /** Where the next page starts; absent at the end of the list. */
+  readonly next: SliceCursor | undefined;
+}
+
+/** Items DynamoDB evaluates per filtered Query call, and per page of slices at most (filters may discard most). */
+const FILTERED_PAGE = 200;
+const SLICES_READ_BUDGET = 2000;
 
 /** DynamoDB BatchGetItem takes at most 100 keys. */
 const BATCH_GET_MAX = 100;
@@ -77,13 +113,6 @@ export function isSettled(stored: StoredOrder | undefined, sequencer: string): b
   return stored.sequencer === sequencer && !REPLACEABLE.includes(stored.status);
 }
 
-function rangeCondition(since: string | undefined, until: string | undefined): { expression: string; values: Record<string, string> } {
-  if (since !== undefined && until !== undefined) return { expression: ' AND processedAt BETWEEN :since AND :until', values: { ':since': since, ':until': until } };
-  if (since !== undefined) return { expression: ' AND processedAt >= :since', values: { ':since': since } };
-  if (until !== undefined) return { expression: ' AND processedAt <= :until', values: { ':until': until } };
-  return { expression: '', values: {} };
-}
-
 export class ResultsTable {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
@@ -109,8 +138,8 @@ export class ResultsTable {
    * Returns false when the condition kept the stored row.
    */
   async save(row: ResultRow): Promise<boolean> {
-    try {
-      await this.documents.send(
+    const outcome = await conditionalWrite(() =>
+      this.documents.send(
         new PutCommand({
           TableName: this.table,
           Item: row,
@@ -119,17 +148,18 @@ export class ResultsTable {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':sequencer': row.sequencer, ':pending': 'PENDING', ':failed': 'FAILED' },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+      ),
+    );
+    return outcome.written;
   }
 
   async get(imageKey: string): Promise<ResultItem | undefined> {
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.table, Key: { imageKey }, ConsistentRead: true }));
     return Item;
+  }
+
+  async delete(imageKey: string): Promise<void> {
+    await this.documents.send(new DeleteCommand({ TableName: this.table, Key: { imageKey } }));
   }
 
   /** The rows of these keys that exist, by key; unprocessed keys (throttling) are asked for again. */
@@ -150,57 +180,124 @@ export class ResultsTable {
   }
 
   /**
-   * One index partition in `processedAt` order, page after page until `limit` rows passed the filter or the
-   * partition ends. With a filter, Limit counts rows read before filtering, so pages are read until enough survive.
+   * One partition in `processedAt` order, page after page until `limit` rows passed the filter or the partition
+   * ends. With a filter, Limit counts rows read before filtering, so pages are read until enough survive.
    */
-  async queryIndex(index: ResultsIndex, value: string, query: ResultQuery, filterStatus?: ResultStatus): Promise<ResultItem[]> {
-    const range = rangeCondition(query.since, query.until);
-    const names: Record<string, string> = { '#h': RESULTS_INDEXES[index] };
-    const values: Record<string, unknown> = { ':h': value, ...range.values };
-    const input: QueryCommandInput = {
-      TableName: this.table,
-      IndexName: index,
-      KeyConditionExpression: `#h = :h${range.expression}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: query.order === 'oldest',
-    };
-    if (filterStatus !== undefined) {
-      names['#s'] = 'status';
-      values[':s'] = filterStatus;
-      input.FilterExpression = '#s = :s';
-    }
+  async queryIndex(partition: Partition, query: ResultQuery, filterStatus?: ResultStatus): Promise<ResultItem[]> {
+    const input = partitionQuery(this.table, partition, {
+      range: processedBetween(query.since, query.until),
+      filter: { status: filterStatus },
+      order: query.order ?? 'newest',
+    });
     const rows: ResultItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({ ...input, Limit: filterStatus === undefined ? query.limit - rows.length : Math.max(query.limit, 100), ExclusiveStartKey: start }),
-      );
+    const pageLimit = (): number => (filterStatus === undefined ? query.limit - rows.length : Math.max(query.limit, 100));
+    for await (const page of queryPages(this.documents, input, pageLimit)) {
       rows.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && rows.length < query.limit);
+      if (rows.length >= query.limit) break;
+    }
     return rows.slice(0, query.limit);
   }
 
   /** One page of rows in `status` processed before `cutoff`, optionally only those with one of `reasons`. */
-  async waitingPage(status: ResultStatus, cutoff: string, reasons: readonly string[] | undefined, startKey: Record<string, unknown> | undefined, limit: number): Promise<WaitingPage> {
-    const filtered = reasons !== undefined;
-    const page = await this.documents.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'byStatus' satisfies ResultsIndex,
-        KeyConditionExpression: '#status = :status AND processedAt < :cutoff',
-        ...(filtered ? { FilterExpression: `#reason IN (${reasons.map((_, index) => `:r${index}`).join(', ')})` } : {}),
-        ExpressionAttributeNames: { '#status': 'status', ...(filtered ? { '#reason': 'reason' } : {}) },
-        ExpressionAttributeValues: {
-          ':status': status,
-          ':cutoff': cutoff,
-          ...(filtered ? Object.fromEntries(reasons.map((reason, index) => [`:r${index}`, reason])) : {}),
-        },
-        ExclusiveStartKey: startKey,
-        Limit: limit,
-      }),
-    );
+  async waitingPage(status: ResultStatus, cutoff: string, reasons: readonly string[] | undefined, startKey: StartKey | undefined, limit: number): Promise<WaitingPage> {
+    const input = partitionQuery(this.table, statusPartition(status), { range: processedBefore(cutoff), filter: { reasons }, order: 'oldest' });
+    const page = await queryPage(this.documents, input, limit, startKey);
     return { items: page.Items ?? [], lastKey: page.LastEvaluatedKey };
+  }
+
+  /** The row of `status` stored longest ago (its key and time only), or undefined when there is none. */
+  async oldest(status: ResultStatus): Promise<ResultItem | undefined> {
+    const input = partitionQuery(this.table, statusPartition(status), { order: 'oldest', attributes: ['imageKey', 'processedAt'] });
+    const page = await queryPage(this.documents, input, 1, undefined);
+    return page.Items?.[0];
+  }
+
+  /** How many rows have `status`, counted over every page of the index (no items are returned). */
+  async count(status: ResultStatus): Promise<number> {
+    let count = 0;
+    for await (const page of queryPages(this.documents, partitionQuery(this.table, statusPartition(status), { order: 'oldest', countOnly: true }))) {
+      count += page.Count ?? 0;
+    }
+    return count;
+  }
+
+  /** When the images of these statuses processed since `since` arrived (S3 event times), at most `max` of them. */
+  async eventTimesSince(statuses: readonly ResultStatus[], since: string, max: number): Promise<{ times: number[]; truncated: boolean }> {
+    const times: number[] = [];
+    for (const status of statuses) {
+      const input = partitionQuery(this.table, statusPartition(status), { range: processedBetween(since, undefined), order: 'oldest', attributes: ['eventTime'] });
+      for await (const page of queryPages(this.documents, input)) {
+        for (const item of page.Items ?? []) {
+          const at = typeof item.eventTime === 'string' ? Date.parse(item.eventTime) : Number.NaN;
+          if (Number.isFinite(at)) times.push(at);
+        }
+        if (times.length >= max) return { times, truncated: true };
+      }
+    }
+    return { times, truncated: false };
+  }
+
+  /**
+   * One page of a list of slices from `from`: slices in order, each newest first. Stops at `limit` rows or after
+   * reading SLICES_READ_BUDGET items (a selective filter may discard most of what it reads), so every request is
+   * bounded; a short page with a cursor means "more may follow".
+   */
+  async slicesPage(request: SlicesRequest): Promise<SlicesPage> {
+    const items: ResultItem[] = [];
+    let segment = request.from.segment;
+    let startKey = request.from.startKey;
+    let read = 0;
+    while (segment < request.slices.length) {
+      const slice = request.slices[segment];
+      if (!slice) break;
+      const input = partitionQuery(this.table, slice, { range: processedBetween(request.since, request.until), filter: { ...slice, ...request.filter }, order: 'newest' });
+      // Without a filter every item read is shown: read exactly what the page still needs.
+      const pageLimit = (): number => (input.FilterExpression === undefined ? request.limit - items.length : FILTERED_PAGE);
+      for await (const response of queryPages(this.documents, input, pageLimit, startKey)) {
+        read += response.ScannedCount ?? 0;
+        const found = response.Items ?? [];
+        const room = request.limit - items.length;
+        if (found.length > room) {
+          items.push(...found.slice(0, room));
+          return { items, next: { segment, startKey: keyAfter(slice, items[items.length - 1] ?? {}) } };
+        }
+        items.push(...found);
+        startKey = response.LastEvaluatedKey as Record<string, string> | undefined;
+        if (startKey === undefined) segment += 1;
+        if (items.length >= request.limit || read >= SLICES_READ_BUDGET) return { items, next: segment < request.slices.length ? { segment, startKey } : undefined };
+      }
+    }
+    return { items, next: undefined };
+  }
+
+  /** Decided rows of one status processed since `since`, newest first, reading at most `budget` items; `complete` says whether all were read. */
+  async reviewedSince(status: ResultStatus, since: string, budget: number): Promise<{ rows: ResultItem[]; complete: boolean }> {
+    const input = partitionQuery(this.table, statusPartition(status), { range: processedBetween(since, undefined), filter: { review: 'reviewed' }, order: 'newest' });
+    const rows: ResultItem[] = [];
+    let read = 0;
+    for await (const page of queryPages(this.documents, input, () => Math.min(FILTERED_PAGE * 5, budget - read))) {
+      read += page.ScannedCount ?? 0;
+      rows.push(...(page.Items ?? []));
+      if (page.LastEvaluatedKey && read >= budget) return { rows, complete: false };
+    }
+    return { rows, complete: true };
+  }
+
+  /**
+   * Records a decision only on the row the reviewer saw (same sequencer: not a re-upload) and only if nobody has
+   * decided yet. Returns the row as written, or undefined when refused.
+   */
+  async recordDecision(imageKey: string, sequencer: string, review: ReviewDecision): Promise<ResultItem | undefined> {
+    return recordDecision(this.documents, this.table, imageKey, sequencer, review);
+  }
+
+  /** Removes this reviewer's decision made at `reviewedAt` (and its training copy's fields); the row before, or undefined when refused. */
+  async removeDecision(imageKey: string, reviewer: string, reviewedAt: string): Promise<ResultItem | undefined> {
+    return removeDecision(this.documents, this.table, imageKey, reviewer, reviewedAt);
+  }
+
+  /** Notes the training copy on the row, only while the decision made at `reviewedAt` stands. */
+  async recordTrainingCopy(copy: { readonly imageKey: string; readonly reviewedAt: string; readonly trainingKey: string; readonly copiedAt: string }): Promise<boolean> {
+    return recordTrainingCopy(this.documents, this.table, copy);
   }
 }
