@@ -1,8 +1,8 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ServingStore } from '../../../src/lib/serving/store.js';
 import type { ActiveServing } from '../../../src/lib/serving/store.js';
-import { registryTableInput, startLocalDynamo } from '../../fixtures/dynamodb.js';
+import { registryTableInput, tablePerTest } from '../../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../../fixtures/dynamodb.js';
 
 /* Every conditional write of the serving fields, against dynalite: who wins, and what a lost write leaves alone. */
@@ -12,23 +12,14 @@ const OTHER = 'arn:aws:rekognition:eu-west-1:123456789012:project/pneumo/version
 const NOW = Date.parse('2026-12-01T09:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-let dynamo: LocalDynamo;
-let tableCounter = 0;
+const fixture = tablePerTest('registry', registryTableInput);
 let table: string;
+let dynamo: LocalDynamo;
 let store: ServingStore;
 
-beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
-
-beforeEach(async () => {
-  tableCounter += 1;
-  table = `registry-${tableCounter}`;
-  await dynamo.createTable(registryTableInput(table));
+beforeEach(() => {
+  dynamo = fixture.dynamo();
+  table = fixture.table();
   store = new ServingStore(dynamo.documents, table);
 });
 

@@ -41,7 +41,7 @@ export function tableAccessIn(text: string): string[] {
     if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
     if (!DYNAMODB_PACKAGES.has(statement.moduleSpecifier.text)) continue;
     const clause = statement.importClause;
-    if (!clause || clause.isTypeOnly) continue;
+    if (!clause || clause.phaseModifier === ts.SyntaxKind.TypeKeyword) continue;
     const bindings = clause.namedBindings;
     if (clause.name || !bindings || !ts.isNamedImports(bindings)) {
       found.push(`imports ${statement.moduleSpecifier.text} whole`);

@@ -1,10 +1,10 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readBacklog } from '../../../src/lib/gauges.js';
 import { pendingWorkProbe } from '../../../src/lib/serving/check.js';
 import { labelPartition, ResultsTable, statusPartition } from '../../../src/lib/tables/results.js';
 import type { ResultItem, ReviewDecision } from '../../../src/lib/tables/results.js';
-import { resultsTableInput, startLocalDynamo } from '../../fixtures/dynamodb.js';
+import { resultsTableInput, tablePerTest } from '../../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../../fixtures/dynamodb.js';
 
 /*
@@ -12,23 +12,14 @@ import type { LocalDynamo } from '../../fixtures/dynamodb.js';
  * and conditions are evaluated by a DynamoDB implementation, not by our idea of one. Each test has its own table.
  */
 
-let dynamo: LocalDynamo;
-let tableCounter = 0;
+const fixture = tablePerTest('results', resultsTableInput);
 let table: string;
+let dynamo: LocalDynamo;
 let results: ResultsTable;
 
-beforeAll(async () => {
-  dynamo = await startLocalDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
-
-beforeEach(async () => {
-  tableCounter += 1;
-  table = `results-${tableCounter}`;
-  await dynamo.createTable(resultsTableInput(table));
+beforeEach(() => {
+  dynamo = fixture.dynamo();
+  table = fixture.table();
   results = new ResultsTable(dynamo.documents, table);
 });
 
