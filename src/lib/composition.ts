@@ -5,28 +5,59 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 
-/** What every function is built from: its clients and its telemetry. Tests and the local stack pass their own. */
+/** A function's environment variables, read once when the function is built. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The services a function's clients talk to. */
+export type AwsService = 's3' | 'dynamodb' | 'rekognition' | 'sfn' | 'eventbridge';
+
+/**
+ * Where a runtime's clients connect. Deployed, everything is unset and the SDK finds region, role credentials and
+ * any AWS_ENDPOINT_URL_<SERVICE> itself; the local stack sets all of it, so nothing is read from process.env.
+ */
+export interface ClientSettings extends Pick<DynamoDBClientConfig, 'region' | 'credentials'> {
+  readonly endpoints?: Readonly<Partial<Record<AwsService, string>>>;
+}
+
+/** What every function is built from: its clients, its telemetry and its clock. Tests and the local stack pass their own. */
 export interface Runtime {
   readonly s3: S3Client;
   readonly rekognition: RekognitionClient;
   readonly documents: DynamoDBDocumentClient;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** For the clients a single function makes itself (Step Functions for a start, EventBridge for events). */
+  readonly clientSettings: ClientSettings;
+  readonly clock: () => number;
 }
+
+export type LambdaEntry<T> = (event: unknown, context?: Context) => Promise<T>;
+
+/** How a function is built from a runtime and its environment: one per Lambda, src/lib/functions/index.ts lists them. */
+export type FunctionBuilder<T = unknown> = (runtime: Runtime, env: Env) => LambdaEntry<T>;
 
 // Throttling, ProvisionedThroughputExceeded and 5xx are retried by the SDK's standard mode with backoff and
 // jitter; a few more attempts than the default ride out a short burst before the Lambda-level retry kicks in.
 const MAX_ATTEMPTS = 5;
 
-/** Client settings every client shares: endpoint, region and credentials come from `settings` or the environment. */
-type ClientSettings = Pick<DynamoDBClientConfig, 'endpoint' | 'region' | 'credentials'>;
+/** One client's configuration from the settings: endpoint, region and credentials only where they are set. */
+export function clientConfig(settings: ClientSettings, service: AwsService): Pick<DynamoDBClientConfig, 'region' | 'credentials' | 'endpoint' | 'maxAttempts'> {
+  const endpoint = settings.endpoints?.[service];
+  return {
+    ...(settings.region ? { region: settings.region } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: MAX_ATTEMPTS,
+  };
+}
 
 export function awsClients(settings: ClientSettings = {}): Pick<Runtime, 's3' | 'rekognition' | 'documents'> {
   return {
-    s3: new S3Client({ ...settings, maxAttempts: MAX_ATTEMPTS, ...(settings.endpoint ? { forcePathStyle: true } : {}) }),
-    rekognition: new RekognitionClient({ ...settings, maxAttempts: MAX_ATTEMPTS }),
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({ ...settings, maxAttempts: MAX_ATTEMPTS }), {
+    s3: new S3Client({ ...clientConfig(settings, 's3'), ...(settings.endpoints?.s3 ? { forcePathStyle: true } : {}) }),
+    rekognition: new RekognitionClient(clientConfig(settings, 'rekognition')),
+    documents: DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings, 'dynamodb')), {
       marshallOptions: { removeUndefinedValues: true },
     }),
   };
@@ -39,6 +70,6 @@ let deployed: Runtime | undefined;
  * from AWS_ENDPOINT_URL_<SERVICE>; the logger's service and the metrics namespace from POWERTOOLS_* variables.
  */
 export function deployedRuntime(): Runtime {
-  deployed ??= { ...awsClients(), logger: new Logger(), metrics: new Metrics() };
+  deployed ??= { ...awsClients(), logger: new Logger(), metrics: new Metrics(), clientSettings: {}, clock: Date.now };
   return deployed;
 }

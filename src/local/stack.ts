@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
 import dynalite from 'dynalite';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { startRekognitionEmulator } from './rekognition/index.js';
@@ -14,8 +14,11 @@ import { startLocalSfn } from './sfn-server.js';
 import type { LocalExecution, LocalFunction } from './sfn-runner.js';
 import { parseServingSchedule } from '../lib/cost.js';
 import type { ServingSchedule } from '../lib/cost.js';
+import type { AwsService, Env, Runtime } from '../lib/composition.js';
+import { FUNCTION_BUILDERS } from '../lib/functions/index.js';
 import { AsyncInvoker } from './invoker.js';
 import { listenOnLoopback } from './listen.js';
+import { localRuntime } from './runtime.js';
 import type { LambdaHandler } from './invoker.js';
 import { LOCAL_CREDENTIALS, startLocalS3 } from './s3.js';
 import type { ObjectCreated, VersioningStatus } from './s3.js';
@@ -73,6 +76,8 @@ export interface LocalStack {
     readonly reviewThreshold: number | undefined;
   };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
+  /** Each function's own runtime by logical id: its clients, logger and metrics, as its container would have them. */
+  readonly runtimes: Readonly<Record<string, Runtime>>;
   readonly emulator: RekognitionEmulator;
   readonly deadLetterFile: string;
   /** State machines of the template by logical id, with their substitutions filled for this stack. */
@@ -160,14 +165,15 @@ function maximumRetryAttempts(template: CfnTemplate, functionLogicalId: string):
   return typeof attempts === 'number' ? attempts : 2;
 }
 
-async function loadHandler(projectDir: string, handlerSetting: unknown): Promise<LambdaHandler> {
-  const match = typeof handlerSetting === 'string' ? /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(handlerSetting) : null;
-  if (!match?.[1] || !match[2]) throw new TemplateError(`function handler ${JSON.stringify(handlerSetting)} is not "<file>.<export>"`);
-  const module = (await import(pathToFileURL(join(projectDir, `${match[1]}.ts`)).href)) as Record<string, unknown>;
-  const handler = module[match[2]];
-  if (typeof handler !== 'function') throw new TemplateError(`${match[1]}.ts does not export a function "${match[2]}"`);
-  const context = { functionName: match[1], awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 };
-  return (event) => (handler as (event: unknown, context: unknown) => Promise<unknown>)(event, context);
+/** The function the template's `Handler` names, built by the same builder its src/handlers file uses. */
+function buildHandler(handlerSetting: unknown, runtime: Runtime, env: Env): LambdaHandler {
+  const build = typeof handlerSetting === 'string' ? FUNCTION_BUILDERS[handlerSetting] : undefined;
+  if (typeof handlerSetting !== 'string' || !build) {
+    throw new TemplateError(`function handler ${JSON.stringify(handlerSetting)} is none of src/lib/functions/index.ts (${Object.keys(FUNCTION_BUILDERS).join(', ')})`);
+  }
+  const entry = build(runtime, env);
+  const context = { functionName: handlerSetting.slice(0, handlerSetting.lastIndexOf('.')), awsRequestId: 'local', getRemainingTimeInMillis: () => 30_000 } as Partial<Context> as Context;
+  return (event) => entry(event, context);
 }
 
 async function startDynalite(port: number, directory: string): Promise<{ endpoint: string; server: Server; stop: () => Promise<void> }> {
@@ -224,8 +230,8 @@ function startRateSchedules(template: CfnTemplate, names: Readonly<Record<string
 
 /**
  * Starts S3 and DynamoDB stand-ins on loopback, builds tables and bucket notifications from the packaged
- * template, and runs the production handlers in this process with the template's environment, pointed at the
- * local endpoints through AWS_ENDPOINT_URL_<SERVICE>.
+ * template, and runs the production functions in this process, each built from its template environment with its
+ * own runtime pointed at the local endpoints. Nothing goes through process.env: stacks in one process are apart.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const template =
@@ -301,41 +307,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: options.region,
     accountId: LOCAL_ACCOUNT_ID,
   });
-  Object.assign(process.env, {
-    AWS_REGION: options.region,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_REKOGNITION: emulator.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
-  });
-
-  // Each function's environment is set before its module loads, since handlers read config at cold start. The
-  // modules they share (clients, logger) load once, with the first function's settings: one process, not many
-  // containers.
-  const notified = new Set(rules.map((rule) => rule.functionLogicalId));
-  const functionsByArn: Record<string, LocalFunction> = {};
-  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-    const properties = resource.Properties ?? {};
-    const environment = resolveIntrinsics((properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names);
-    const variables = { ...(environment as Record<string, string>) };
-    // Source maps are for the bundle; here the sources run directly.
-    delete variables.NODE_OPTIONS;
-    Object.assign(process.env, variables, options.environmentOverrides);
-    const handler = await loadHandler(options.projectDir, properties.Handler);
-    functionsByArn[names[`${logicalId}.Arn`] ?? ''] = handler;
-    if (!notified.has(logicalId)) continue;
-    invokers[logicalId] = new AsyncInvoker({
-      functionName: names[logicalId] ?? logicalId,
-      handler,
-      concurrency: Number(properties.ReservedConcurrentExecutions ?? 10),
-      maxRetries: maximumRetryAttempts(template, logicalId),
-      retryDelayMs: options.retryDelayMs,
-      deadLetterFile,
-      onSuccess: (result) => options.onInvocation?.(logicalId, result),
-    });
-  }
   const stateMachines: Record<string, StateMachineDefinition> = {};
   const roleArns: Record<string, string> = {};
   for (const [logicalId, resource] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
@@ -348,6 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   const rekognitionClient = new RekognitionClient({ endpoint: emulator.url, region: options.region, credentials: LOCAL_CREDENTIALS });
   const stateMachinesByArn = Object.fromEntries(Object.entries(stateMachines).map(([id, definition]) => [names[id] ?? id, definition]));
+  const functionsByArn: Record<string, LocalFunction> = {};
   const targets = { rekognition: rekognitionClient, functions: functionsByArn, stateMachines: stateMachinesByArn };
   const sfn = await startLocalSfn({
     port: options.ports.sfn,
@@ -359,7 +331,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ]),
     ),
   });
-  process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
+
+  // Built after the Step Functions server listens (classify and the serving check start executions on it), in one
+  // synchronous pass, so no request reaches it before its functions exist. Each function gets its own runtime from
+  // its own environment, as each has its own containers: its service name in every log line, its own clients.
+  const endpoints: Record<AwsService, string> = { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url, eventbridge: eventBridge.url };
+  const notified = new Set(rules.map((rule) => rule.functionLogicalId));
+  const runtimes: Record<string, Runtime> = {};
+  for (const [logicalId, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const properties = resource.Properties ?? {};
+    const environment = resolveIntrinsics((properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names);
+    const variables: Record<string, string> = { ...(environment as Record<string, string>), ...options.environmentOverrides };
+    // Source maps are for the bundle; here the sources run directly.
+    delete variables.NODE_OPTIONS;
+    const runtime = localRuntime(variables, { region: options.region, endpoints });
+    runtimes[logicalId] = runtime;
+    const handler = buildHandler(properties.Handler, runtime, variables);
+    functionsByArn[names[`${logicalId}.Arn`] ?? ''] = handler;
+    if (!notified.has(logicalId)) continue;
+    invokers[logicalId] = new AsyncInvoker({
+      functionName: names[logicalId] ?? logicalId,
+      handler,
+      concurrency: Number(properties.ReservedConcurrentExecutions ?? 10),
+      maxRetries: maximumRetryAttempts(template, logicalId),
+      retryDelayMs: options.retryDelayMs,
+      deadLetterFile,
+      onSuccess: (result) => options.onInvocation?.(logicalId, result),
+    });
+  }
   ready = true;
   waitingForHandlers.splice(0).forEach(submit);
   const schedules = options.rateSchedules ? startRateSchedules(template, names, functionsByArn, options.rateSchedules.intervalMs) : undefined;
@@ -382,6 +381,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reviewThreshold: Number.isFinite(reviewThreshold) ? reviewThreshold : undefined,
     },
     invokers,
+    runtimes,
     emulator,
     deadLetterFile,
     stateMachines,

@@ -1,14 +1,14 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { Runtime } from '../../src/lib/composition.js';
-import { loadRedriveConfig, loadRegistryConfig, loadStartConfig, loadTrainingConfig } from '../../src/lib/config.js';
-import { redriveFunction } from '../../src/lib/functions/redrive.js';
-import { evaluateFunction, planStartFunction, prepareDatasetFunction, promoteFunction, recordOutcomeFunction } from '../../src/lib/functions/training.js';
+import { FUNCTION_BUILDERS } from '../../src/lib/functions/index.js';
 import type { ResultsIndex } from '../../src/lib/tables/results.js';
 import { TrainingRegistry } from '../../src/lib/training/registry.js';
-import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
 import { runLocally } from '../../src/local/sfn-runner.js';
 import type { LocalExecution, LocalTargets } from '../../src/local/sfn-runner.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -34,7 +34,23 @@ export const TEST_ENV = {
   REVIEW_THRESHOLD: '80',
   REGISTRY_CACHE_SECONDS: '0',
   REDRIVE_PAGE_SIZE: '2',
+  EVENT_BUS_NAME: 'pneumo-test',
+  RETRAIN_EVENT_SOURCE: 'pneumo.training',
 } as const;
+
+/** The Lambdas of the state machines, by the substitution naming their ARN, as serverless.yml's handlers. */
+const TASK_FUNCTIONS: Readonly<Record<string, string>> = {
+  PrepareDatasetFunctionArn: 'src/handlers/prepare-dataset.handler',
+  EvaluateFunctionArn: 'src/handlers/evaluate.handler',
+  RecordOutcomeFunctionArn: 'src/handlers/record-outcome.handler',
+  PlanStartFunctionArn: 'src/handlers/plan-start.handler',
+  PromoteFunctionArn: 'src/handlers/promote.handler',
+  RedriveFunctionArn: 'src/handlers/redrive.handler',
+};
+
+// RecordOutcome publishes a retrain's end on the stage's bus; here the bus only accepts it.
+const events = mockClient(EventBridgeClient);
+const published: PutEventsCommandInput[] = [];
 
 let tableCounter = 0;
 
@@ -78,19 +94,28 @@ export async function createTables(dynamo: LocalDynamo): Promise<Tables> {
 
 export interface Deployment {
   readonly registry: TrainingRegistry;
+  /** What RecordOutcome put on the event bus since this deployment. */
+  readonly published: readonly PutEventsCommandInput[];
   readonly targets: LocalTargets;
   run(name: StateMachineName, input: unknown, executionName?: string): Promise<LocalExecution>;
 }
 
 /**
- * The three state machines "deployed" in-process: Lambda Tasks run the real domain functions over the local
- * DynamoDB and the (mocked) S3 and Rekognition clients, SDK Tasks go to the mocked Rekognition client.
+ * The three state machines "deployed" in-process: Lambda Tasks run the functions as deployed (built by the
+ * builders of src/lib/functions/index.ts from TEST_ENV) over the local DynamoDB and the (mocked) S3 and
+ * Rekognition clients, SDK Tasks go to the mocked Rekognition client.
  */
 export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number = Date.now): Deployment {
   const env = { ...TEST_ENV, REGISTRY_TABLE: tables.registry, RESULTS_TABLE: tables.results };
   const s3 = new S3Client({ region: 'eu-west-1' });
   const rekognition = new RekognitionClient({ region: 'eu-west-1' });
   const registry = new TrainingRegistry(dynamo.documents, tables.registry);
+  published.length = 0;
+  events.reset();
+  events.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => {
+    published.push(input);
+    return { FailedEntryCount: 0, Entries: [{ EventId: `event-${published.length}` }] };
+  });
   /** Each function its own logger and metrics, as each Lambda has. */
   const runtime = (service: string): Runtime => ({
     s3,
@@ -98,23 +123,25 @@ export function deploy(dynamo: LocalDynamo, tables: Tables, clock: () => number 
     documents: dynamo.documents,
     logger: new Logger({ serviceName: service }),
     metrics: new Metrics({ namespace: 'PneumoTest', serviceName: service }),
+    clientSettings: { region: 'eu-west-1' },
+    clock,
   });
-  const registryConfig = loadRegistryConfig(env);
   const fn = (name: string): string => SUBSTITUTIONS[name] ?? '';
+  const functions = Object.fromEntries(
+    Object.entries(TASK_FUNCTIONS).map(([arnName, handler]) => {
+      const build = FUNCTION_BUILDERS[handler];
+      if (!build) throw new Error(`no builder for ${handler}`);
+      return [fn(arnName), build(runtime(handler.slice('src/handlers/'.length, -'.handler'.length)), env)];
+    }),
+  );
   const targets: LocalTargets = {
     rekognition,
-    functions: {
-      [fn('PrepareDatasetFunctionArn')]: prepareDatasetFunction(runtime('prepare-dataset'), loadTrainingConfig(env), { clock }),
-      [fn('EvaluateFunctionArn')]: evaluateFunction(runtime('evaluate'), registryConfig, { clock }),
-      [fn('RecordOutcomeFunctionArn')]: recordOutcomeFunction(runtime('record-outcome'), registryConfig, DEFAULT_POLICY, { clock }),
-      [fn('PlanStartFunctionArn')]: planStartFunction(runtime('plan-start'), loadStartConfig(env), DEFAULT_POLICY, { clock }),
-      [fn('PromoteFunctionArn')]: promoteFunction(runtime('promote'), registryConfig, { clock }),
-      [fn('RedriveFunctionArn')]: redriveFunction(runtime('redrive'), loadRedriveConfig(env), { clock }),
-    },
+    functions,
     stateMachines: { [fn('StartModelStateMachineArn')]: loadDefinition('start-model') },
   };
   return {
     registry,
+    published,
     targets,
     run: (name, input, executionName) => runLocally(loadDefinition(name), input, targets, { instant: true, executionName }),
   };

@@ -1,15 +1,14 @@
-import type { Context } from 'aws-lambda';
 import { classifyS3Event } from '../classify.js';
 import type { ClassifyDeps } from '../classify.js';
-import type { Runtime } from '../composition.js';
+import type { FunctionBuilder, LambdaEntry, Runtime } from '../composition.js';
+import { loadClassifyConfig } from '../config.js';
 import type { ClassifyConfig } from '../config.js';
 import type { ImageOutcome } from '../image-outcome.js';
 import { ModelRegistry } from '../model-registry.js';
 import { publishMetrics } from '../observability.js';
 import type { ServingHook } from '../serving/classify-hook.js';
+import { classifyServing } from '../serving/wiring.js';
 import { ResultsTable } from '../tables/results.js';
-
-export type LambdaEntry<T> = (event: unknown, context?: Context) => Promise<T>;
 
 /** Classify's dependencies on a runtime: shared by the classify and re-drive functions. */
 export function classifyDependencies(runtime: Runtime, config: ClassifyConfig, serving?: ServingHook): ClassifyDeps {
@@ -22,6 +21,7 @@ export function classifyDependencies(runtime: Runtime, config: ClassifyConfig, s
     reviewThreshold: config.reviewThreshold,
     logger: runtime.logger,
     metrics: runtime.metrics,
+    clock: runtime.clock,
   };
 }
 
@@ -42,3 +42,7 @@ export function classifyFunction(runtime: Runtime, config: ClassifyConfig, optio
     }
   };
 }
+
+/** The classify Lambda as deployed: its config and serving policy from its environment. */
+export const buildClassify: FunctionBuilder<ImageOutcome[]> = (runtime, env) =>
+  classifyFunction(runtime, loadClassifyConfig(env), { serving: classifyServing(runtime, env) });

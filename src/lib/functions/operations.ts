@@ -1,14 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Runtime } from '../composition.js';
+import type { Env, FunctionBuilder, LambdaEntry, Runtime } from '../composition.js';
+import { loadGaugesConfig, loadServingCheckConfig } from '../config.js';
 import type { GaugesConfig, ServingCheckConfig } from '../config.js';
 import { readGauges } from '../gauges.js';
 import type { Gauges } from '../gauges.js';
 import { pendingWorkProbe, runServingCheck } from '../serving/check.js';
 import type { CheckReport } from '../serving/check.js';
 import { servingControl } from '../serving/wiring.js';
-import type { LambdaEntry } from './classify.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Every few minutes (EventBridge Scheduler): the gauges the PENDING-age and serving-time alarms watch. */
 export function gaugesFunction(runtime: Runtime, config: GaugesConfig): LambdaEntry<Gauges> {
@@ -28,7 +26,7 @@ export function gaugesFunction(runtime: Runtime, config: GaugesConfig): LambdaEn
 }
 
 /** Every few minutes: stop an idle or capped model, start a stopped one for images that still wait. */
-export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfig, env: Env = process.env): LambdaEntry<CheckReport> {
+export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfig, env: Env): LambdaEntry<CheckReport> {
   const deps = {
     control: servingControl(runtime, env, { canStart: true, canStop: true }),
     pendingWork: pendingWorkProbe(runtime.documents, config.resultsTable),
@@ -40,3 +38,7 @@ export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfi
     return report;
   };
 }
+
+export const buildGauges: FunctionBuilder<Gauges> = (runtime, env) => gaugesFunction(runtime, loadGaugesConfig(env));
+
+export const buildServingCheck: FunctionBuilder<CheckReport> = (runtime, env) => servingCheckFunction(runtime, loadServingCheckConfig(env), env);

@@ -1,20 +1,20 @@
-import type { Runtime } from '../composition.js';
+import type { FunctionBuilder, LambdaEntry, Runtime } from '../composition.js';
+import { loadRedriveConfig } from '../config.js';
 import type { RedriveConfig } from '../config.js';
 import { publishMetrics } from '../observability.js';
 import { parseRedriveRequest, redrivePage } from '../redrive.js';
 import type { ServingHook } from '../serving/classify-hook.js';
+import { redriveServing } from '../serving/wiring.js';
 import type { RedriveProgress } from '../redrive.js';
 import { classifyDependencies } from './classify.js';
-import type { LambdaEntry } from './classify.js';
 
 /** Start path, after promotion: classify one page of images that waited for a model; the state machine loops. */
 export function redriveFunction(
   runtime: Runtime,
   config: RedriveConfig,
-  options: { readonly clock?: () => number; readonly serving?: ServingHook } = {},
+  options: { readonly serving?: ServingHook } = {},
 ): LambdaEntry<RedriveProgress> {
-  const { serving, ...rest } = options;
-  const deps = { ...classifyDependencies(runtime, config, serving), pageSize: config.pageSize, ...rest };
+  const deps = { ...classifyDependencies(runtime, config, options.serving), pageSize: config.pageSize };
   const { logger, metrics } = runtime;
   return async (event, context) => {
     if (context) logger.addContext(context);
@@ -28,3 +28,6 @@ export function redriveFunction(
     }
   };
 }
+
+export const buildRedrive: FunctionBuilder<RedriveProgress> = (runtime, env) =>
+  redriveFunction(runtime, loadRedriveConfig(env), { serving: redriveServing(runtime, env) });

@@ -1,7 +1,11 @@
-import type { Runtime } from '../composition.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { clientConfig } from '../composition.js';
+import type { FunctionBuilder, LambdaEntry, Runtime } from '../composition.js';
+import { loadOutcomeConfig, loadRegistryConfig, loadStartConfig, loadTrainingConfig } from '../config.js';
 import type { RegistryConfig, StartConfig, TrainingConfig } from '../config.js';
 import { publishRetrainEvent, retrainEventDetail } from '../events/retrain-events.js';
 import type { RetrainEventTarget } from '../events/retrain-events.js';
+import { loadServingPolicy } from '../serving/config.js';
 import type { ServingPolicy } from '../serving/policy.js';
 import { ServingStore } from '../serving/store.js';
 import { evaluateVersion, parseEvaluateRequest } from '../training/evaluate.js';
@@ -13,14 +17,11 @@ import type { TrainingPlan } from '../training/prepare.js';
 import { parsePromoteRequest, planStart, promoteVersion } from '../training/promote.js';
 import type { Promotion, StartPlan } from '../training/promote.js';
 import { TrainingRegistry } from '../training/registry.js';
-import type { LambdaEntry } from './classify.js';
 
 /*
  * The state machines' Lambdas. Each parses its payload, calls src/lib/training and logs what it decided; an error
  * is thrown as it is, because its name is what the state machine's Catch matches on.
  */
-
-type Clock = { readonly clock?: () => number };
 
 /** The serving bookkeeping the start and stop paths keep on the registry table. */
 function servingOn(runtime: Runtime, config: RegistryConfig, policy: ServingPolicy): { readonly store: ServingStore; readonly policy: ServingPolicy } {
@@ -28,8 +29,8 @@ function servingOn(runtime: Runtime, config: RegistryConfig, policy: ServingPoli
 }
 
 /** Train-and-deploy, first step: validate the input, take the lock, write the manifests, return the plan. */
-export function prepareDatasetFunction(runtime: Runtime, config: TrainingConfig, options: Clock = {}): LambdaEntry<TrainingPlan> {
-  const deps = { s3: runtime.s3, registry: new TrainingRegistry(runtime.documents, config.registryTable), config, ...options };
+export function prepareDatasetFunction(runtime: Runtime, config: TrainingConfig, ): LambdaEntry<TrainingPlan> {
+  const deps = { s3: runtime.s3, registry: new TrainingRegistry(runtime.documents, config.registryTable), config, clock: runtime.clock };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const plan = await prepareTraining(deps, parsePrepareRequest(event));
@@ -39,8 +40,8 @@ export function prepareDatasetFunction(runtime: Runtime, config: TrainingConfig,
 }
 
 /** Train-and-deploy: read the evaluation summary, apply the gate, record metrics and decision. */
-export function evaluateFunction(runtime: Runtime, config: RegistryConfig, options: Clock = {}): LambdaEntry<Evaluation> {
-  const deps = { s3: runtime.s3, registry: new TrainingRegistry(runtime.documents, config.registryTable), ...options };
+export function evaluateFunction(runtime: Runtime, config: RegistryConfig, ): LambdaEntry<Evaluation> {
+  const deps = { s3: runtime.s3, registry: new TrainingRegistry(runtime.documents, config.registryTable), clock: runtime.clock };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const evaluation = await evaluateVersion(deps, parseEvaluateRequest(event));
@@ -50,8 +51,8 @@ export function evaluateFunction(runtime: Runtime, config: RegistryConfig, optio
 }
 
 /** Start path, first step: which version to start and with how many inference units. */
-export function planStartFunction(runtime: Runtime, config: StartConfig, policy: ServingPolicy, options: Clock = {}): LambdaEntry<StartPlan> {
-  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), config, serving: servingOn(runtime, config, policy), ...options };
+export function planStartFunction(runtime: Runtime, config: StartConfig, policy: ServingPolicy, ): LambdaEntry<StartPlan> {
+  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), config, serving: servingOn(runtime, config, policy), clock: runtime.clock };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const plan = await planStart(deps, event);
@@ -61,8 +62,8 @@ export function planStartFunction(runtime: Runtime, config: StartConfig, policy:
 }
 
 /** Start path: make the running version the one classify uses; return the one it replaced. */
-export function promoteFunction(runtime: Runtime, config: RegistryConfig, options: Clock = {}): LambdaEntry<Promotion> {
-  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), ...options };
+export function promoteFunction(runtime: Runtime, config: RegistryConfig, ): LambdaEntry<Promotion> {
+  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), clock: runtime.clock };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const promotion = await promoteVersion(deps, parsePromoteRequest(event));
@@ -79,10 +80,10 @@ export function recordOutcomeFunction(
   runtime: Runtime,
   config: RegistryConfig,
   policy: ServingPolicy,
-  options: Clock & { readonly events?: RetrainEventTarget } = {},
+  options: { readonly events?: RetrainEventTarget } = {},
 ): LambdaEntry<OutcomeRecord> {
-  const { events, ...rest } = options;
-  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), serving: servingOn(runtime, config, policy), ...rest };
+  const { events } = options;
+  const deps = { registry: new TrainingRegistry(runtime.documents, config.registryTable), serving: servingOn(runtime, config, policy), clock: runtime.clock };
   return async (event, context) => {
     if (context) runtime.logger.addContext(context);
     const request = parseOutcomeRequest(event);
@@ -92,8 +93,23 @@ export function recordOutcomeFunction(
     const details = { ...summary, versionsSeen: stopped.length, versionsStopped: stopped.filter((version) => version.action === 'stopped').map((version) => version.versionName) };
     if (record.error) runtime.logger.warn('run ended without success', details);
     else runtime.logger.info('run ended', details);
-    const detail = events ? retrainEventDetail(record, request.executionArn, new Date((rest.clock ?? Date.now)()).toISOString()) : undefined;
+    const detail = events ? retrainEventDetail(record, request.executionArn, new Date(runtime.clock()).toISOString()) : undefined;
     if (events && detail) await publishRetrainEvent(events, detail);
     return record;
   };
 }
+
+export const buildPrepareDataset: FunctionBuilder<TrainingPlan> = (runtime, env) => prepareDatasetFunction(runtime, loadTrainingConfig(env));
+
+export const buildEvaluate: FunctionBuilder<Evaluation> = (runtime, env) => evaluateFunction(runtime, loadRegistryConfig(env));
+
+export const buildPlanStart: FunctionBuilder<StartPlan> = (runtime, env) => planStartFunction(runtime, loadStartConfig(env), loadServingPolicy(env));
+
+export const buildPromote: FunctionBuilder<Promotion> = (runtime, env) => promoteFunction(runtime, loadRegistryConfig(env));
+
+/** Only this function publishes events: its client is made here, not in the shared runtime (nor classify's bundle). */
+export const buildRecordOutcome: FunctionBuilder<OutcomeRecord> = (runtime, env) => {
+  const config = loadOutcomeConfig(env);
+  const events = { client: new EventBridgeClient(clientConfig(runtime.clientSettings, 'eventbridge')), busName: config.eventBusName, source: config.retrainEventSource };
+  return recordOutcomeFunction(runtime, config, loadServingPolicy(env), { events });
+};

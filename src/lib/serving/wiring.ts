@@ -1,5 +1,6 @@
 import type { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Runtime } from '../composition.js';
+import { clientConfig } from '../composition.js';
+import type { Env, Runtime } from '../composition.js';
 import { ConfigError } from '../errors.js';
 import { servingHook } from './classify-hook.js';
 import type { ServingHook } from './classify-hook.js';
@@ -7,10 +8,8 @@ import { loadServingPolicy } from './config.js';
 import { ServingControl } from './control.js';
 import { ServingStore } from './store.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** What serving needs of a function's runtime: the registry table's client and the logger. */
-export type ServingRuntime = Pick<Runtime, 'documents' | 'logger'>;
+/** What serving needs of a function's runtime: the registry table's client, the logger and where Step Functions is. */
+export type ServingRuntime = Pick<Runtime, 'documents' | 'logger' | 'clientSettings'>;
 
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
@@ -25,7 +24,7 @@ export function servingControl(runtime: ServingRuntime, env: Env, options: { rea
     store: new ServingStore(runtime.documents, required(env, 'REGISTRY_TABLE')),
     // Loaded on the first start or stop request: most containers never make one, and cold start stays small.
     startExecution: async (request) => {
-      sfn ??= import('@aws-sdk/client-sfn').then((module) => ({ client: new module.SFNClient({ maxAttempts: 5 }), StartExecutionCommand: module.StartExecutionCommand }));
+      sfn ??= import('@aws-sdk/client-sfn').then((module) => ({ client: new module.SFNClient(clientConfig(runtime.clientSettings, 'sfn')), StartExecutionCommand: module.StartExecutionCommand }));
       const { client, StartExecutionCommand: Command } = await sfn;
       return (await client.send(new Command(request))).executionArn;
     },
@@ -37,12 +36,12 @@ export function servingControl(runtime: ServingRuntime, env: Env, options: { rea
 }
 
 /** classify: on-demand start (when the stage turns it on) and usage marks. */
-export function classifyServing(runtime: ServingRuntime, env: Env = process.env): ServingHook {
+export function classifyServing(runtime: ServingRuntime, env: Env): ServingHook {
   const policy = loadServingPolicy(env);
   return servingHook(servingControl(runtime, env, { canStart: policy.onDemandStart, canStop: false }), runtime.logger, { startOnDemand: policy.onDemandStart });
 }
 
 /** redrive: usage marks only; it answers images for a start that is already running. */
-export function redriveServing(runtime: ServingRuntime, env: Env = process.env): ServingHook {
+export function redriveServing(runtime: ServingRuntime, env: Env): ServingHook {
   return servingHook(servingControl(runtime, env, { canStart: false, canStop: false }), runtime.logger, { startOnDemand: false });
 }
