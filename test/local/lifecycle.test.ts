@@ -1,5 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -10,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { LocalStack } from '../../src/local/stack.js';
 import { fixtureImage } from '../fixtures/images.js';
 import type { FixtureImage } from '../fixtures/images.js';
-import { startTestStack } from '../fixtures/local-stack.js';
+import { startTestStack, uploadTrainingSample } from '../fixtures/local-stack.js';
 import type { TestStack } from '../fixtures/local-stack.js';
 
 /*
@@ -18,7 +17,6 @@ import type { TestStack } from '../fixtures/local-stack.js';
  * through the Step Functions API, results read from DynamoDB. Training is small (30 images per label).
  */
 
-const SAMPLE = resolve(import.meta.dirname, '../../src/local/sample/training');
 let testStack: TestStack;
 let stack: LocalStack;
 let s3: S3Client;
@@ -29,12 +27,7 @@ beforeAll(async () => {
   // Manual start and stop only here; test/local/serving.test.ts covers on-demand start and idle stop.
   testStack = await startTestStack(inject('localPackageDir'), { environment: { ON_DEMAND_START: 'false' } });
   ({ stack, s3, sfn, documents } = testStack);
-  for (const label of ['NORMAL', 'PNEUMONIA']) {
-    const files = (await readdir(join(SAMPLE, label))).sort().slice(0, 30);
-    for (const file of files) {
-      await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: `training/${label}/${file}`, Body: await readFile(join(SAMPLE, label, file)) }));
-    }
-  }
+  await uploadTrainingSample(testStack, 30);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,11 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { fixtureImage } from '../fixtures/images.js';
-import { startTestStack } from '../fixtures/local-stack.js';
+import { startTestStack, uploadTrainingSample } from '../fixtures/local-stack.js';
 import type { TestStack } from '../fixtures/local-stack.js';
 
 /*
@@ -14,7 +12,6 @@ import type { TestStack } from '../fixtures/local-stack.js';
  * model stopped → upload → start → CLASSIFIED → idle → STOPPED.
  */
 
-const SAMPLE = resolve(import.meta.dirname, '../../src/local/sample/training');
 const IDLE_STOP_SECONDS = 2;
 let testStack: TestStack;
 
@@ -24,13 +21,7 @@ beforeAll(async () => {
     environment: { IDLE_STOP_MINUTES: String(IDLE_STOP_SECONDS / 60), USAGE_MARK_SECONDS: '1' },
     rateSchedules: { intervalMs: 200 },
   });
-  const { stack, s3 } = testStack;
-  for (const label of ['NORMAL', 'PNEUMONIA']) {
-    const files = (await readdir(join(SAMPLE, label))).sort().slice(0, 30);
-    for (const file of files) {
-      await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: `training/${label}/${file}`, Body: await readFile(join(SAMPLE, label, file)) }));
-    }
-  }
+  await uploadTrainingSample(testStack, 30);
 }, 60_000);
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ImageOutcome } from '../../src/lib/image-outcome.js';
-import { deployedRuntime } from '../../src/lib/composition.js';
+import type { Runtime } from '../../src/lib/composition.js';
 import { Hold } from '../fixtures/hold.js';
 import { outcomeKey } from './support/events.js';
 import { resizedXray, sampleXrays } from './support/images.js';
@@ -43,14 +43,14 @@ beforeAll(async () => {
     rekognition: { hold: (point) => (point.at === 'call' && point.operation === 'DetectCustomLabels' ? detectHold?.enter() : undefined) },
   });
   // The initialize step runs once per call, the deserialize step once per attempt (inside the retry middleware).
-  deployedRuntime().rekognition.middlewareStack.add(
+  classifyRuntime().rekognition.middlewareStack.add(
     (next, context) => (args) => {
       if (context.commandName === 'DetectCustomLabelsCommand') detect.calls += 1;
       return next(args);
     },
     { step: 'initialize', name: 'reliabilityCountDetectCalls' },
   );
-  deployedRuntime().rekognition.middlewareStack.add(
+  classifyRuntime().rekognition.middlewareStack.add(
     (next, context) => (args) => {
       if (context.commandName === 'DetectCustomLabelsCommand') detect.attempts += 1;
       return next(args);
@@ -64,11 +64,18 @@ beforeAll(async () => {
 afterAll(async () => {
   process.stdout.write(`\n${table(['scenario', 'images', 'answered', 'recovered (DLQ replay or re-drive)', 'no row (expected)', 'lost', 'SDK retry tokens left'], scenarios)}\n`);
   tally.print();
-  deployedRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectCalls');
-  deployedRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectAttempts');
+  classifyRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectCalls');
+  classifyRuntime().rekognition.middlewareStack.remove('reliabilityCountDetectAttempts');
   await harness.close();
   await proxy.close();
 });
+
+/** The classify function's own runtime on the stack: its Rekognition client is the one the counts watch. */
+function classifyRuntime(): Runtime {
+  const runtime = harness.stack.runtimes.ClassifyLambdaFunction;
+  if (!runtime) throw new Error('the stack has no classify function');
+  return runtime;
+}
 
 const keysFor = (scenario: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `inbox/faults/${scenario}/${String(i).padStart(4, '0')}${i % 2 ? '.png' : '.jpeg'}`);
@@ -108,7 +115,7 @@ async function replayDeadLetters(keys: ReadonlySet<string>): Promise<number> {
  * environment its own.
  */
 async function retryTokens(): Promise<number | string> {
-  const strategy = (await deployedRuntime().rekognition.config.retryStrategy()) as { getCapacity?: () => number };
+  const strategy = (await classifyRuntime().rekognition.config.retryStrategy()) as { getCapacity?: () => number };
   return strategy.getCapacity?.() ?? '?';
 }
 
