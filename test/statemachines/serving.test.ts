@@ -9,9 +9,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { pendingWorkProbe } from '../../src/lib/serving/check.js';
-import { ServingControl } from '../../src/lib/serving/control.js';
-import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
+import { loadServingPolicy } from '../../src/lib/serving/config.js';
+import type { ServingControl } from '../../src/lib/serving/control.js';
 import { ServingStore } from '../../src/lib/serving/store.js';
+import { servingControl } from '../../src/lib/serving/wiring.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
 import { startLocalDynamo } from '../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -20,7 +21,7 @@ import { VERSION_ARN } from '../fixtures/models.js';
 import { FakeRekognition } from '../fixtures/rekognition-service.js';
 import { serveObjects } from '../fixtures/s3-objects.js';
 import type { StateMachineName } from '../fixtures/statemachines.js';
-import { createTables, deploy } from './harness.js';
+import { createTables, deploy, TEST_ENV } from './harness.js';
 import type { Deployment, Tables } from './harness.js';
 
 /*
@@ -39,6 +40,8 @@ const START_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:pneumo-tes
 const STOP_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:pneumo-test-stop-model';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+// The stage's policy, as every function of the deployment reads it from the same environment.
+const POLICY = loadServingPolicy(TEST_ENV);
 
 let dynamo: LocalDynamo;
 let tables: Tables;
@@ -75,15 +78,11 @@ afterEach(() => {
   sfnMock.reset();
 });
 
+/** One container's serving control, as classify and the serving check build theirs from their environment. */
 function control(): ServingControl {
-  return new ServingControl({
-    store: new ServingStore(dynamo.documents, tables.registry),
-    startExecution: async (request) => (await new SFNClient({ region: 'eu-west-1' }).send(new StartExecutionCommand(request))).executionArn,
-    startMachineArn: START_ARN,
-    stopMachineArn: STOP_ARN,
-    policy: DEFAULT_POLICY,
-    logger: new Logger({ serviceName: 'serving-test', logLevel: 'SILENT' }),
-  });
+  const runtime = { documents: dynamo.documents, logger: new Logger({ serviceName: 'serving-test', logLevel: 'SILENT' }), clientSettings: { region: 'eu-west-1' } };
+  const env = { ...TEST_ENV, REGISTRY_TABLE: tables.registry, START_MODEL_STATE_MACHINE_ARN: START_ARN, STOP_MODEL_STATE_MACHINE_ARN: STOP_ARN };
+  return servingControl(runtime, env, { canStart: true, canStop: true });
 }
 
 async function active(): Promise<Record<string, unknown>> {
@@ -208,7 +207,7 @@ describe('on-demand start', () => {
     expect(item.serving).toBeUndefined();
     expect(await serving.imageWaiting(now + MINUTE)).toEqual({ kind: 'not-needed', why: 'start-backoff' });
     // After the back-off the serving check starts it for the image that still waits.
-    expect((await serving.check(now + DEFAULT_POLICY.startRetryMs, pending)).verdict).toEqual({ action: 'start', reason: 'on-demand' });
+    expect((await serving.check(now + POLICY.startRetryMs, pending)).verdict).toEqual({ action: 'start', reason: 'on-demand' });
   });
 
   it('a start by a user or a schedule is in flight for classify too: no on-demand start while it runs, none left over after it', async () => {
@@ -216,7 +215,7 @@ describe('on-demand start', () => {
     await waitingImages(['inbox/a.jpeg']);
     const serving = control();
     // What PlanStart does first in every start run.
-    await new ServingStore(dynamo.documents, tables.registry).startRunBegan('user', now, now - DEFAULT_POLICY.requestTimeoutMs);
+    await new ServingStore(dynamo.documents, tables.registry).startRunBegan('user', now, now - POLICY.requestTimeoutMs);
     expect(await serving.imageWaiting(now + 1000)).toEqual({ kind: 'not-needed', why: 'in-flight' });
     expect(requested).toHaveLength(0);
 
@@ -230,7 +229,7 @@ describe('on-demand start', () => {
     const seen = await store.read();
     if (!seen) throw new Error('no active item');
     expect(await store.claimRequest(seen, { kind: 'START', reason: 'on-demand', requestedAt: new Date(now).toISOString(), executionName: 'on-demand-start-x' })).toBe(true);
-    await store.startRunBegan('on-demand', now + 1000, now - DEFAULT_POLICY.requestTimeoutMs);
+    await store.startRunBegan('on-demand', now + 1000, now - POLICY.requestTimeoutMs);
     expect((await active()).serving).toMatchObject({ executionName: 'on-demand-start-x', requestedAt: new Date(now).toISOString() });
   });
 
