@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError, invalidParameter } from './errors.js';
+import { ApiError } from './errors.js';
 
 /*
  * Paging for the Describe* listings, as the service pages them: MaxResults 1–100 (default 100), an opaque NextToken
@@ -36,8 +36,8 @@ function encode(body: TokenBody): string {
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
 }
 
-function decode(token: unknown, query: string): string {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 1024) throw invalidToken();
+function decode(token: string, query: string): string {
+  if (token.length === 0 || token.length > 1024) throw invalidToken();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
@@ -50,28 +50,20 @@ function decode(token: unknown, query: string): string {
   return after;
 }
 
-/** `MaxResults` as the service checks it: a whole number from 1 to 100, 100 when absent. */
-function pageSize(value: unknown): number {
-  if (value === undefined || value === null) return MAX_PAGE;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PAGE) {
-    throw invalidParameter(`MaxResults must be a whole number from 1 to ${MAX_PAGE}`);
-  }
-  return value;
-}
-
 /**
  * One page of `items`, listed in ascending order of `keyOf` (keys must be unique). `filters` are the request fields
- * that select the items; MaxResults may differ from page to page, as the SDK paginators allow.
+ * that select the items; MaxResults (checked to be 1–100 by the request schemas, 100 when absent) may differ from
+ * page to page, as the SDK paginators allow.
  */
 export function paginate<T>(
   operation: string,
-  request: { readonly MaxResults?: unknown; readonly NextToken?: unknown; readonly filters: unknown },
+  request: { readonly MaxResults?: number | undefined; readonly NextToken?: string | undefined; readonly filters: unknown },
   items: readonly T[],
   keyOf: (item: T) => string,
 ): Page<T> {
-  const size = pageSize(request.MaxResults);
+  const size = request.MaxResults ?? MAX_PAGE;
   const query = fingerprint(operation, request.filters);
-  const after = request.NextToken === undefined || request.NextToken === null ? undefined : decode(request.NextToken, query);
+  const after = request.NextToken === undefined ? undefined : decode(request.NextToken, query);
   const ordered = items.map((item) => ({ key: keyOf(item), item })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const start = after === undefined ? 0 : ordered.findIndex((entry) => entry.key > after);
   const rest = start === -1 ? [] : ordered.slice(start);

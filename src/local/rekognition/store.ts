@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainedModel } from './training-core.js';
+import type { TestingData, TrainingData } from './schemas.js';
 import type { S3Location } from './training.js';
 
 /*
@@ -36,8 +37,9 @@ export interface VersionRecord {
   status: VersionStatus;
   statusMessage: string;
   readonly outputConfig: { readonly S3Bucket: string; readonly S3KeyPrefix?: string };
-  readonly trainingData: unknown;
-  readonly testingData: unknown;
+  /** The request's datasets, as DescribeProjectVersions echoes them. */
+  readonly trainingData: TrainingData;
+  readonly testingData: TestingData;
   readonly trainingManifest?: S3Location;
   minInferenceUnits?: number;
   maxInferenceUnits?: number;
