@@ -7,7 +7,7 @@ import { parseWith } from '../../lib/schema.js';
 import { ApiError, internalError, invalidParameter } from './errors.js';
 import type { Faults } from './faults.js';
 import * as requests from './schemas.js';
-import type { CustomLabelsService, Hold } from './service.js';
+import type { CustomLabelsService, HoldHook } from './service.js';
 
 /*
  * The service's wire protocol, awsJson1.1: `POST /` with `X-Amz-Target: RekognitionService.<Operation>` and a JSON
@@ -19,13 +19,11 @@ import type { CustomLabelsService, Hold } from './service.js';
 const TARGET_PREFIX = 'RekognitionService.';
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
-interface Operation {
-  readonly schema: z.ZodMiniType;
-  readonly invoke: (service: CustomLabelsService, request: never) => unknown;
-}
+/** Parses the body against the operation's schema and calls its service method. */
+type Operation = (service: CustomLabelsService, body: Record<string, unknown>) => unknown;
 
 function operation<S extends z.ZodMiniType>(schema: S, invoke: (service: CustomLabelsService, request: z.output<S>) => unknown): Operation {
-  return { schema, invoke };
+  return (service, body) => invoke(service, parseWith(schema, body, invalidParameter));
 }
 
 const OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -97,7 +95,7 @@ export interface HttpOptions {
   readonly faults: Faults;
   readonly log: (line: string) => void;
   /** TESTS ONLY. */
-  readonly hold?: Hold;
+  readonly hold?: HoldHook;
 }
 
 /** The request listener: routes, parses, checks, calls the service, and writes its answer or its error. */
@@ -128,8 +126,7 @@ export function awsJsonHandler(options: HttpOptions): (req: IncomingMessage, res
     const fault = faults.take(name);
     if (fault) throw fault;
     await options.hold?.({ at: 'call', operation: name });
-    const request: unknown = parseWith(op.schema, body, invalidParameter);
-    send(res, 200, await op.invoke(service, request as never));
+    send(res, 200, await op(service, body));
   };
 
   return async (req, res) => {

@@ -7,7 +7,7 @@ import { trainedModelPredictor } from './predictor.js';
 import type { Predictor } from './predictor.js';
 import { recoverState } from './recovery.js';
 import { CustomLabelsService } from './service.js';
-import type { Hold, HoldPoint } from './service.js';
+import type { HoldHook, HoldPoint } from './service.js';
 import { Store } from './store.js';
 import type { TrainingSettings } from './training.js';
 
@@ -66,7 +66,7 @@ export async function startRekognitionEmulator(options: RekognitionEmulatorOptio
   const background = new Background();
   const faults = new Faults(options.faults);
   const testHold = options.hold;
-  const hold: Hold | undefined = testHold
+  const hold: HoldHook | undefined = testHold
     ? (point) => {
         const wait = testHold(point);
         return wait ? background.untilClosed(wait) : undefined;

@@ -49,7 +49,7 @@ export type HoldPoint =
   | { readonly at: 'training'; readonly versionArn: string };
 
 /** A test's wait at `point` (ended early by a shutdown), or undefined when nothing holds it. */
-export type Hold = (point: HoldPoint) => Promise<unknown> | undefined;
+export type HoldHook = (point: HoldPoint) => Promise<unknown> | undefined;
 
 export interface ServiceOptions {
   readonly s3: S3Client;
@@ -68,7 +68,7 @@ export interface ServiceOptions {
   readonly maxConcurrentTrainings: number;
   readonly log: (line: string) => void;
   /** TESTS ONLY: absent, nothing is held. */
-  readonly hold?: Hold;
+  readonly hold?: HoldHook;
 }
 
 const RUNNING = 'The model is running.';

@@ -93,6 +93,7 @@ describe('request constraints of the service model', () => {
     ['a negative MaxResults', () => detect({ MaxResults: -1 }), /MaxResults must be a whole number of at least 0, got -1/],
     ['a fractional MaxResults', () => detect({ MaxResults: 1.5 }), /MaxResults must be a whole number/],
     ['an image given twice', () => detect({ Image: { Bytes: new Uint8Array([1]), S3Object: { Bucket: BUCKET, Name: 'x.jpeg' } } }), /exactly one of Bytes or S3Object/],
+    ['empty image bytes', () => detect({ Image: { Bytes: new Uint8Array(0) } }), /Image\.Bytes must not be empty/],
     ['a bucket name too short', () => detect({ Image: { S3Object: { Bucket: 'ab', Name: 'x.jpeg' } } }), /Image\.S3Object\.Bucket must be an S3 bucket name/],
     ['eleven version names', () => h.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: Array.from({ length: 11 }, (_, i) => `v${i}`) })), /VersionNames must be a list of 1 to 10 names/],
     ['a project name too long', () => h.rekognition.send(new CreateProjectCommand({ ProjectName: 'p'.repeat(256) })), /ProjectName must be 1–255/],
