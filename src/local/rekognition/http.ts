@@ -120,7 +120,7 @@ export function awsJsonHandler(options: HttpOptions): (req: IncomingMessage, res
     if (req.method !== 'POST' || path !== '/') throw new ApiError('UnknownOperationException', `${req.method ?? ''} ${path} is not an operation`, 404);
     const target = String(req.headers['x-amz-target'] ?? '');
     const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    const op = OPERATIONS[name];
+    const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined; // not `toString` & co.
     if (!op) throw new ApiError('UnknownOperationException', `Unknown operation ${target}`);
     const body = await readJsonObject(req);
     const fault = faults.take(name);

@@ -160,6 +160,8 @@ describe('the wire', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException', message: 'Unknown operation RekognitionService.DeleteProject' });
+    const inherited = await post('RekognitionService.toString', '{}');
+    expect(await inherited.json()).toMatchObject({ __type: 'UnknownOperationException' });
     expect((await fetch(h.emulator.url)).status).toBe(404);
   });
 
