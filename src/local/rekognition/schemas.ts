@@ -34,6 +34,11 @@ function integer(field: string, min: number, max?: number): z.ZodMiniNumber {
   return z.number({ error }).check(z.int({ error }), z.gte(min, { error }), ...(max === undefined ? [] : [z.lte(max, { error })]));
 }
 
+function percent(field: string): z.ZodMiniNumber {
+  const error = says(field, 'a number from 0 to 100');
+  return z.number({ error }).check(z.gte(0, { error }), z.lte(100, { error }));
+}
+
 /** A name filter, 1–10 names; sorted, so the same names in another order are the same query (and accept the same tokens). */
 function names(field: string): z.ZodMiniPipe<z.ZodMiniArray<z.ZodMiniString>, z.ZodMiniTransform<string[], string[]>> {
   const error = says(field, 'a list of 1 to 10 names');
@@ -140,9 +145,7 @@ export const DetectCustomLabelsRequest = z.object({
     .object({ Bytes: z.optional(imageBytes), S3Object: z.optional(s3Object('Image.S3Object')) }, { error: () => 'Image must be an object with Bytes or S3Object' })
     .check(z.refine((image) => (image.Bytes === undefined) !== (image.S3Object === undefined), { error: 'Image needs exactly one of Bytes or S3Object' })),
   MaxResults: z.optional(integer('MaxResults', 0)),
-  MinConfidence: z.optional(
-    z.number({ error: says('MinConfidence', 'a number from 0 to 100') }).check(z.gte(0, { error: says('MinConfidence', 'a number from 0 to 100') }), z.lte(100, { error: says('MinConfidence', 'a number from 0 to 100') })),
-  ),
+  MinConfidence: z.optional(percent('MinConfidence')),
 });
 
 export type CreateProjectRequest = z.output<typeof CreateProjectRequest>;
