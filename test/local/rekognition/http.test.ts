@@ -13,7 +13,7 @@ import {
 import type * as sdk from '@aws-sdk/client-rekognition';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type * as schemas from '../../../src/local/rekognition/schemas.js';
-import { BUCKET, startHarness, waitForStatus } from './harness.js';
+import { BUCKET, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
 /*
@@ -38,7 +38,10 @@ beforeAll(async () => {
       TestingData: { AutoCreate: true },
     }),
   );
-  failedArn = (await waitForStatus(h.rekognition, projectArn, 'no-data', ['TRAINING_FAILED'])).ProjectVersionArn ?? '';
+  await h.emulator.idle();
+  const described = await h.rekognition.send(new DescribeProjectVersionsCommand({ ProjectArn: projectArn, VersionNames: ['no-data'] }));
+  expect(described.ProjectVersionDescriptions?.[0]?.Status).toBe('TRAINING_FAILED');
+  failedArn = described.ProjectVersionDescriptions?.[0]?.ProjectVersionArn ?? '';
 });
 
 afterAll(async () => {
