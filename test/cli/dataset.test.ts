@@ -108,6 +108,24 @@ describe('pneumo dataset', () => {
     target.close();
   });
 
+  it('on Ctrl-C starts no new upload, reports what it did and exits 130; the next run continues', async () => {
+    const target = servers.target();
+    const s3 = mockClient(target.clients.s3);
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    s3.on(PutObjectCommand).callsFake(() => {
+      process.emit('SIGINT');
+      return {};
+    });
+    const io = captureIo();
+    const code = await runCli(['dataset', 'upload', join(root, 'flat'), '-c', '1', '-f', 'json'], { io, resolveTarget: () => Promise.resolve(target) });
+    expect(code).toBe(130);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(JSON.parse(io.text())).toMatchObject({ uploaded: 1, skipped: 0 });
+    expect(io.stderr.join('\n')).toMatch(/interrupted after 1 of 2 image\(s\); run the command again to continue \(images already there are skipped\)/);
+    s3.restore();
+    target.close();
+  });
+
   it('--dry-run uploads nothing; stats counts images per prefix and label', async () => {
     const dry = captureIo();
     expect(await runCli(['dataset', 'upload', join(root, 'flat'), '--dry-run'], { io: dry, resolveTarget: () => Promise.resolve(servers.target()) })).toBe(0);

@@ -113,6 +113,31 @@ describe('pneumo submit', () => {
     expect(code).toBe(1);
     expect(io.stderr).toEqual([`uploaded 1 of 3 image(s) to s3://${BUCKET}/ before an error stopped the rest`, 'pneumo: SlowDown: Please reduce your request rate.']);
   });
+
+  it('on Ctrl-C starts no new upload, lists what went up, says what was not sent and exits 130', async () => {
+    const io = captureIo();
+    let puts = 0;
+    const code = await runCli(['submit', join(dir, 'scans/a.jpeg'), join(dir, 'single.jpeg'), join(dir, 'scans/ward-3/c.JPG'), '-c', '1', '--wait', '-f', 'json'], {
+      io,
+      resolveTarget: () => {
+        const target = servers.target();
+        mockClient(target.clients.s3)
+          .on(PutObjectCommand)
+          .callsFake(() => {
+            puts += 1;
+            // The user presses Ctrl-C while the first upload is in flight.
+            if (puts === 1) process.emit('SIGINT');
+            return { ETag: `"e${puts}"` };
+          });
+        return Promise.resolve(target);
+      },
+    });
+    expect(code).toBe(130);
+    expect(puts).toBe(1);
+    expect((JSON.parse(io.text()) as Submission[]).map((s) => [s.key, s.outcome])).toEqual([['inbox/a.jpeg', 'uploaded']]);
+    expect(io.stderr.join('\n')).toMatch(/interrupted: 2 of 3 file\(s\) were not sent; submit them again/);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
 });
 
 describe('pneumo submit with files that are not plain images', () => {

@@ -150,7 +150,11 @@ export interface UploadReport {
 }
 
 /** `pneumo dataset upload <dir>`. */
-export async function datasetUpload(ctx: CommandContext, dir: string, options: { readonly concurrency: number; readonly dryRun: boolean; readonly format: Format }): Promise<ExitCode> {
+export async function datasetUpload(
+  ctx: CommandContext,
+  dir: string,
+  options: { readonly concurrency: number; readonly dryRun: boolean; readonly format: Format; readonly signal?: AbortSignal | undefined },
+): Promise<ExitCode> {
   const { io, target } = ctx;
   const plan = await planDataset(dir);
   for (const entry of plan.skipped) io.err(`skipped ${entry.path}: ${entry.why}`);
@@ -208,7 +212,7 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
       }
     }
     bar.tick(1, `${uploaded} new, ${skipped} already there`);
-  });
+  }, options.signal);
   try {
     await work;
   } catch (error) {
@@ -247,6 +251,10 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
       { header: 'ALREADY THERE', value: (t) => String(t.skipped), align: 'right' },
       { header: 'REFUSED', value: (t) => String(t.refused), align: 'right' },
     ]));
+  }
+  if (options.signal?.aborted) {
+    io.err(`interrupted after ${uploaded + skipped + refused.length} of ${plan.files.length} image(s); run the command again to continue (images already there are skipped)`);
+    return EXIT.interrupted;
   }
   return refused.length > 0 || plan.skipped.some((entry) => entry.missing) ? EXIT.failed : EXIT.ok;
 }

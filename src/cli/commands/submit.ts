@@ -24,6 +24,8 @@ export interface SubmitOptions {
   readonly timeoutMs: number;
   readonly pollMs?: number | undefined;
   readonly format: Format;
+  /** Aborted by Ctrl-C: no new upload starts, the ones in flight finish, and what was done is reported. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface Candidate {
@@ -142,7 +144,7 @@ async function waitForResults(
       }
     }
     bar.update(answered.size);
-    if (pending.size === 0 || ctx.now() >= deadline) break;
+    if (pending.size === 0 || ctx.now() >= deadline || options.signal?.aborted === true) break;
     await ctx.sleep(options.pollMs ?? ctx.target.pollMs);
   }
   bar.finish();
@@ -221,7 +223,7 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
       uploadedCount += 1;
     }
     bar.tick(1, bytes(sent));
-  });
+  }, options.signal);
   try {
     await uploading;
   } catch (error) {
@@ -239,6 +241,13 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
     (unread > 0 ? `; skipped ${unread} that could not be read` : ''));
   const incomplete = refused > 0 || unread > 0 || skipped.some((entry) => entry.missing);
 
+  if (options.signal?.aborted) {
+    // The slots of files never started are holes, which Object.values leaves out.
+    const done = Object.values(submissions);
+    printSubmissions(ctx, done, options.format, target.names.bucket);
+    io.err(`interrupted: ${candidates.length - done.length} of ${candidates.length} file(s) were not sent; submit them again (what was done is listed on stdout)`);
+    return EXIT.interrupted;
+  }
   if (!options.wait) {
     printSubmissions(ctx, submissions, options.format, target.names.bucket);
     return incomplete ? EXIT.failed : EXIT.ok;
@@ -246,6 +255,10 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   // Refused files were named on stderr above; stdout carries the results.
   const { views, missing } = await waitForResults(ctx, uploads, earlier, options);
   printResults(io, views, options.format);
+  if (options.signal?.aborted) {
+    io.err(`interrupted: ${missing.length} of ${uploads.length} uploaded image(s) have no result yet; classify still answers them (pneumo result <key>, pneumo watch)`);
+    return EXIT.interrupted;
+  }
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
   const pending = views.filter((view) => view.status === 'PENDING').length;
   if (pending > 0) io.err(`${pending} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`);
