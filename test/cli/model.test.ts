@@ -407,6 +407,17 @@ describe('pneumo model and retrain', () => {
     expect(run.stderr.at(-1)).toBe('the gate refused version v8: nothing was deployed');
   });
 
+  it('retrain --wait prints a Lambda error\'s message, not the JSON Step Functions carries it in', async () => {
+    const cause = JSON.stringify({ errorType: 'TrainingInProgressError', errorMessage: 'a retrain is already running (version "v3"); wait for it to finish' });
+    runners[ARN.train] = (_input, execution): Promise<LocalExecution> => Promise.resolve({ status: 'FAILED', executionArn: execution.executionArn, error: 'TrainingInProgressError', cause, states: [] });
+    const run = await cli(['retrain', '--version-name', 'busy-1', '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.stdout.join('\n')).toContain('error       TrainingInProgressError: a retrain is already running (version "v3"); wait for it to finish');
+    expect(run.stderr.at(-1)).toBe('retrain of busy-1 failed: TrainingInProgressError: a retrain is already running (version "v3"); wait for it to finish');
+    const json = await cli(['retrain', '--version-name', 'busy-2', '--wait', '-f', 'json']);
+    expect(json.json()).toMatchObject({ cause });
+  });
+
   it('retrain validates its options before starting anything (exit 2)', async () => {
     for (const argv of [
       ['retrain', '--min-f1', '1.5'],

@@ -4,6 +4,7 @@ import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client
 import { estimateMonthlyCost, parseServingSchedule } from '../../lib/cost.js';
 import type { CostEstimate } from '../../lib/cost.js';
 import { ACTIVE_MODEL_ID, TRAINING_LOCK_ID } from '../../lib/tables/registry.js';
+import { readableCause } from '../../lib/training/outcome.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -393,7 +394,7 @@ async function runMachine(ctx: CommandContext, role: 'startModel' | 'stopModel',
   if (options.format === 'json') {
     printJson(ctx.io, { executionArn, status: end.status, output: end.output ?? null, error: end.error ?? null, cause: end.cause ?? null, elapsedSeconds: Math.round(end.elapsedMs / 1000) });
   } else {
-    ctx.io.out(`${what}: ${end.status} after ${duration(end.elapsedMs)}${end.error ? ` (${end.error}: ${end.cause ?? ''})` : ''}`);
+    ctx.io.out(`${what}: ${end.status} after ${duration(end.elapsedMs)}${end.error ? ` (${end.error}: ${readableCause(end.cause ?? '')})` : ''}`);
   }
   return end.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
 }
