@@ -143,6 +143,20 @@ describe('pneumo dataset', () => {
     expect(rows[0]?.bytes).toBe(fixtureImage('normal-fullres.jpeg').length);
   });
 
+  it('refuses an image whose key would pass S3\'s 1 024 bytes and uploads the rest (exit 1)', async () => {
+    const deep = join(root, 'deep');
+    const far = join(deep, 'NORMAL', ...Array.from({ length: 5 }, () => 'd'.repeat(200)));
+    await mkdir(far, { recursive: true });
+    await writeFile(join(far, 'a.jpeg'), fixtureImage('normal-1.jpeg'));
+    await writeFile(join(deep, 'NORMAL', 'b.jpeg'), fixtureImage('normal-2.jpeg'));
+    const io = captureIo();
+    const code = await runCli(['dataset', 'upload', deep, '-f', 'json'], { io, resolveTarget: () => Promise.resolve(servers.target()) });
+    expect(code).toBe(1);
+    const report = JSON.parse(io.text()) as UploadReport;
+    expect(report).toMatchObject({ uploaded: 1, refused: [{ file: join(far, 'a.jpeg'), reason: 'key-too-long' }] });
+    await rm(deep, { recursive: true, force: true });
+  });
+
   it('follows a linked label folder, refuses a FIFO without reading it, reports a broken link, uploads the rest and exits 1', async () => {
     const odd = join(root, 'odd');
     await mkdir(join(root, 'disk', 'LINKED'), { recursive: true });

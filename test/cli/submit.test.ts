@@ -200,6 +200,21 @@ describe('pneumo submit with files that are not plain images', () => {
     expect(code).toBe(1);
   });
 
+  it('refuses a file whose key would pass S3\'s 1 024 bytes instead of stopping the batch, and uploads the rest (exit 1)', async () => {
+    const prefix = Array.from({ length: 5 }, () => 'd'.repeat(200)).join('/');
+    const longer = join(dir, `${'n'.repeat(20)}.jpeg`);
+    await writeFile(longer, fixtureImage('normal-2.jpeg'));
+    // inbox/ + 1 004 bytes of prefix + /good.jpeg is 1 020 bytes: it fits; the longer name does not.
+    const { code, out } = await run([longer, join(dir, 'good.jpeg'), '--prefix', prefix, '-c', '1']);
+    expect(code).toBe(1);
+    expect(out.map((s) => [s.outcome, s.reason])).toEqual([
+      ['refused', 'key-too-long'],
+      ['uploaded', undefined],
+    ]);
+    expect(out[0]?.detail).toBe('the S3 key would be 1036 bytes of UTF-8 and S3 allows 1024; shorten the name or --prefix');
+    await unlink(longer);
+  });
+
   it('names a DICOM file as such before uploading it', async () => {
     const { code, out } = await run([join(dir, 'scan.dcm.jpeg')]);
     expect(code).toBe(1);

@@ -12,7 +12,7 @@ import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
 import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
 import type { Skipped } from '../file-walk.js';
-import { checkImageFile, looksLikeImage } from '../image-file.js';
+import { checkImageFile, keyTooLong, looksLikeImage } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import type { Target } from '../target.js';
 
@@ -179,9 +179,10 @@ export async function datasetUpload(
   let sent = 0;
   const bar = new ProgressBar(io, options.dryRun ? 'comparing' : 'uploading', plan.files.length, ctx.now);
   const work = eachLimited(plan.files, options.concurrency, async (file) => {
-    const checked = await checkImageFile(file.file);
+    const tooLong = keyTooLong(file.key);
+    const checked = tooLong === undefined ? await checkImageFile(file.file) : { kind: 'refused' as const, reason: 'key-too-long', detail: tooLong };
     if (checked.kind !== 'image') {
-      // A file that cannot be read is reported like a rejected one and the others still go up.
+      // A file that cannot be read (or named) is reported like a rejected one and the others still go up.
       refused.push({ file: file.file, reason: checked.reason, detail: checked.detail });
       tally(file).refused += 1;
       bar.log(`refused ${file.file}: ${checked.reason} (${checked.detail})`);

@@ -10,7 +10,7 @@ import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
 import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
 import type { Skipped } from '../file-walk.js';
-import { checkImageFile, hasNotifiedSuffix } from '../image-file.js';
+import { checkImageFile, hasNotifiedSuffix, keyTooLong } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import { getResults } from '../results-store.js';
 import { printResults, toView } from '../results-view.js';
@@ -89,6 +89,8 @@ async function check(candidate: Candidate): Promise<{ done: Submission } | { bod
       done: { ...candidate, outcome: 'refused', reason: 'suffix-not-notified', detail: 'the bucket notifies classify only for .jpg/.jpeg/.png or .JPG/.JPEG/.PNG; rename it' },
     };
   }
+  const tooLong = keyTooLong(candidate.key);
+  if (tooLong !== undefined) return { done: { ...candidate, outcome: 'refused', reason: 'key-too-long', detail: tooLong } };
   const checked = await checkImageFile(candidate.file);
   switch (checked.kind) {
     case 'unreadable':
