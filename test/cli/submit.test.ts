@@ -8,11 +8,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answersUpload, collectCandidates, submit } from '../../src/cli/commands/submit.js';
 import type { Submission } from '../../src/cli/commands/submit.js';
-import type { Target } from '../../src/cli/target.js';
+import type { Target, TargetNames } from '../../src/cli/target.js';
 import { eachLimited } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
-import { BUCKET, captureIo, putResult, startLocalServers, testContext } from '../fixtures/cli.js';
+import { BUCKET, captureIo, putResult, SERVING_SCHEDULE, startLocalServers, testContext } from '../fixtures/cli.js';
 import type { LocalServers } from '../fixtures/cli.js';
 import { dicomHeader, fixtureImage } from '../fixtures/images.js';
 
@@ -268,8 +268,8 @@ describe('pneumo submit --wait matches its own row', () => {
    * classify answers before PutObject has returned to the CLI, with a processedAt from its own clock, which is
    * behind the CLI's: the race that made --wait miss its result.
    */
-  async function raceUpload(key: string, response: { ETag: string; VersionId?: string }, row: Record<string, unknown>): Promise<{ code: number; views: ResultView[]; err: string }> {
-    const target = servers.target();
+  async function raceUpload(key: string, response: { ETag: string; VersionId?: string }, row: Record<string, unknown>, names?: Partial<TargetNames>): Promise<{ code: number; views: ResultView[]; err: string }> {
+    const target = servers.target({ names });
     const io = captureIo();
     let clock = start;
     mockClient(target.clients.s3).on(PutObjectCommand).callsFake(async () => {
@@ -283,6 +283,19 @@ describe('pneumo submit --wait matches its own row', () => {
     target.close();
     return { code, views: io.stdout.length ? (JSON.parse(io.text()) as ResultView[]) : [], err: io.stderr.join('\n') };
   }
+
+  it('says what becomes of PENDING images on this stage: an on-demand start, a start by hand, or a first retrain', async () => {
+    const pending = { status: 'PENDING', label: undefined, confidence: undefined, reason: 'model-not-running', eTag: 'p' };
+    const onDemand = { servingSchedule: { ...SERVING_SCHEDULE, classifyConcurrency: 5, serving: { onDemandStart: true, idleStopMinutes: 5, checkRate: 'rate(1 minute)', quietHours: 'off', dailyCapHours: 0 } } };
+    const started = await raceUpload('inbox/od/chest.jpeg', { ETag: '"p"' }, { ...pending, sequencer: '01' }, onDemand);
+    expect(started.code).toBe(0);
+    expect(started.err).toMatch(/1 image\(s\) are PENDING: the model is stopped and the stage starts it on demand .*they are classified once it runs/);
+    expect(started.err).not.toMatch(/pneumo model start/);
+    const byHand = await raceUpload('inbox/hand/chest.jpeg', { ETag: '"p"' }, { ...pending, sequencer: '01' }, { servingSchedule: { ...onDemand.servingSchedule, serving: { ...onDemand.servingSchedule.serving, onDemandStart: false } } });
+    expect(byHand.err).toMatch(/no model is running; they are classified when one starts \(pneumo model start\)/);
+    const untrained = await raceUpload('inbox/new/chest.jpeg', { ETag: '"p"' }, { ...pending, reason: 'no-model', sequencer: '01' }, onDemand);
+    expect(untrained.err).toMatch(/no model has been promoted yet; they are classified after the first retrain \(pneumo retrain --wait\)/);
+  });
 
   it('by ETag and a newer S3 event than the row the key had, when the bucket returns no version id', async () => {
     const target = servers.target();

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parseServingSchedule } from '../../lib/cost.js';
 import { INBOX_PREFIX } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { eachLimited } from '../context.js';
@@ -154,6 +155,20 @@ async function waitForResults(
   return { views: uploads.flatMap((upload) => answered.get(upload.key) ?? []), missing: [...pending.values()] };
 }
 
+/** What happens next to images that wait for a model, and what the user can do: it depends on the stage. */
+function pendingNote(target: CommandContext['target'], pending: readonly ResultView[]): string {
+  if (pending.every((view) => view.reason === 'no-model')) return `${pending.length} image(s) are PENDING: no model has been promoted yet; they are classified after the first retrain (pneumo retrain --wait)`;
+  let onDemand = false;
+  try {
+    onDemand = parseServingSchedule(target.names.servingSchedule).serving?.onDemandStart === true;
+  } catch {
+    // A stage without a readable serving schedule: say what holds on every stage.
+  }
+  return onDemand
+    ? `${pending.length} image(s) are PENDING: the model is stopped and the stage starts it on demand (not in quiet hours, past the daily cap or soon after a failed start); they are classified once it runs (pneumo watch; pneumo model status shows the start in flight)`
+    : `${pending.length} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`;
+}
+
 function printSubmissions(ctx: CommandContext, submissions: readonly Submission[], format: Format, bucket: string): void {
   if (format === 'json') {
     printJson(ctx.io, submissions);
@@ -262,7 +277,7 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
     return EXIT.interrupted;
   }
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
-  const pending = views.filter((view) => view.status === 'PENDING').length;
-  if (pending > 0) io.err(`${pending} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`);
+  const pending = views.filter((view) => view.status === 'PENDING');
+  if (pending.length > 0) io.err(pendingNote(target, pending));
   return incomplete || missing.length > 0 ? EXIT.failed : EXIT.ok;
 }
