@@ -16,13 +16,14 @@ export function defaultSleep(ms: number): Promise<void> {
 
 /**
  * Runs `work` over `items` with at most `limit` in flight. After the first failure no new item starts; the ones
- * in flight finish, then that failure is thrown, so a caller can still say what was done before it.
+ * in flight finish, then that failure is thrown, so a caller can still say what was done before it. Once `signal`
+ * is aborted (Ctrl-C) no new item starts either, and the ones in flight finish.
  */
-export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
   let next = 0;
   let failure: { readonly error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
+    while (next < items.length && failure === undefined && signal?.aborted !== true) {
       const index = next;
       next += 1;
       try {

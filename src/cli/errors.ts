@@ -10,6 +10,8 @@ export const EXIT = {
   usage: 2,
   /** No target to talk to: no credentials, stack or bucket not there, local stack not running. */
   unavailable: 3,
+  /** Stopped by Ctrl-C (SIGINT) after saying what was done, as shells report a process ended by SIGINT. */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

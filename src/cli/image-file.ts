@@ -85,6 +85,15 @@ export function hasNotifiedSuffix(name: string): boolean {
   return NOTIFIED_SUFFIXES.some((suffix) => name.endsWith(suffix));
 }
 
+/** S3's limit on a key: 1 024 bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+
+/** Why S3 would refuse this key (a file's problem, not the target's), or undefined when it is fine. */
+export function keyTooLong(key: string): string | undefined {
+  const size = Buffer.byteLength(key, 'utf8');
+  return size > MAX_KEY_BYTES ? `the S3 key would be ${size} bytes of UTF-8 and S3 allows ${MAX_KEY_BYTES}; shorten the name or --prefix` : undefined;
+}
+
 /** Any case of an image suffix: what a directory walk picks up (and then reports if S3 would not notify it). */
 export function looksLikeImage(name: string): boolean {
   return /\.(jpe?g|png)$/i.test(name);

@@ -44,6 +44,23 @@ function packageVersion(): string {
 
 type Action = (ctx: CommandContext) => Promise<ExitCode>;
 
+/**
+ * Runs a command with a signal that the first Ctrl-C (or the given signals) aborts, so it can stop starting work
+ * and say what it did; the listener is used once, so a second Ctrl-C ends the process as usual.
+ */
+async function interruptible(signals: readonly NodeJS.Signals[], body: (signal: AbortSignal) => Promise<ExitCode>): Promise<ExitCode> {
+  const controller = new AbortController();
+  const stop = (): void => {
+    controller.abort();
+  };
+  for (const name of signals) process.once(name, stop);
+  try {
+    return await body(controller.signal);
+  } finally {
+    for (const name of signals) process.removeListener(name, stop);
+  }
+}
+
 function formatOption(choices: readonly Format[] = FORMATS): Option {
   return new Option('-f, --format <format>', 'output format').choices(choices).default('table');
 }
@@ -63,7 +80,8 @@ Examples:
   pneumo --stage prod --region eu-west-1 model stop --wait
 
 Exit codes: 0 ok, 1 the operation failed (a file refused or unreadable included), 2 bad arguments,
-3 target unavailable (no credentials, stack or bucket not there, local stack not running).`;
+3 target unavailable (no credentials, stack or bucket not there, local stack not running),
+130 interrupted by Ctrl-C (submit and dataset upload first say what went up).`;
 
 /**
  * Builds the `pneumo` program. Actions store their exit code in `state` instead of exiting, so the same program
@@ -98,14 +116,17 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .addOption(formatOption())
     .action((paths: string[], options: { prefix?: string; concurrency: number; wait?: boolean; timeout: number; poll?: number; format: Format }, command: Command) =>
       run(command, (ctx) =>
-        submit(ctx, paths, {
-          prefix: options.prefix,
-          concurrency: options.concurrency,
-          wait: options.wait === true,
-          timeoutMs: options.timeout,
-          pollMs: options.poll,
-          format: options.format,
-        }),
+        interruptible(['SIGINT'], (signal) =>
+          submit(ctx, paths, {
+            prefix: options.prefix,
+            concurrency: options.concurrency,
+            wait: options.wait === true,
+            timeoutMs: options.timeout,
+            pollMs: options.poll,
+            format: options.format,
+            signal,
+          }),
+        ),
       ),
     );
 
@@ -140,19 +161,11 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--events', 'follow the result and retrain events the stage\'s bus carries (local stack: its event file)')
     .addOption(formatOption())
     .action((options: { label?: string; status?: ResultStatus; since?: string; poll?: number; count?: number; events?: boolean; format: Format }, command: Command) =>
-      run(command, async (ctx) => {
-        const controller = new AbortController();
-        const stop = (): void => {
-          controller.abort();
-        };
-        process.once('SIGINT', stop);
-        try {
-          if (options.events) return await watchEvents(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
-          return await watch(ctx, { ...options, pollMs: options.poll, signal: controller.signal });
-        } finally {
-          process.removeListener('SIGINT', stop);
-        }
-      }),
+      run(command, (ctx) =>
+        interruptible(['SIGINT'], (signal) =>
+          options.events ? watchEvents(ctx, { ...options, pollMs: options.poll, signal }) : watch(ctx, { ...options, pollMs: options.poll, signal }),
+        ),
+      ),
     );
 
   program
@@ -162,20 +175,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--no-open', 'only print the address; do not start a browser')
     .option('--reviewer <name>', 'who decides, as stored on each result (default: the AWS caller\'s ARN; locally local:<user>)', reviewerName)
     .action((options: { port?: number; open: boolean; reviewer?: string }, command: Command) =>
-      run(command, async (ctx) => {
-        const controller = new AbortController();
-        const stop = (): void => {
-          controller.abort();
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          return await review(ctx, { ...options, signal: controller.signal });
-        } finally {
-          process.removeListener('SIGINT', stop);
-          process.removeListener('SIGTERM', stop);
-        }
-      }),
+      run(command, (ctx) => interruptible(['SIGINT', 'SIGTERM'], (signal) => review(ctx, { ...options, signal }))),
     );
 
   program
@@ -259,7 +259,9 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .option('--dry-run', 'only say what would be uploaded')
     .addOption(formatOption())
     .action((dir: string, options: { concurrency: number; dryRun?: boolean; format: Format }, command: Command) =>
-      run(command, (ctx) => datasetUpload(ctx, dir, { concurrency: options.concurrency, dryRun: options.dryRun === true, format: options.format })),
+      run(command, (ctx) =>
+        interruptible(['SIGINT'], (signal) => datasetUpload(ctx, dir, { concurrency: options.concurrency, dryRun: options.dryRun === true, format: options.format, signal })),
+      ),
     );
   dataset
     .command('stats')

@@ -8,9 +8,10 @@ import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, Start
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ImageOutcome } from '../lib/image-outcome.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
-import { ResultsTable, STATUS_INDEX } from '../lib/tables/results.js';
+import { ResultsTable } from '../lib/tables/results.js';
 import { summarize, uploadLabelledFolder } from './demo.js';
 import { writeEndpointsFile } from './endpoints-file.js';
+import { nextSteps } from './next-steps.js';
 import type { ResultForSummary } from './demo.js';
 import { LOCAL_CREDENTIALS } from './s3.js';
 import { startLocalStack } from './stack.js';
@@ -152,20 +153,6 @@ async function train(stack: LocalStack, s3: S3Client): Promise<boolean> {
   return true;
 }
 
-function printNextSteps(stack: LocalStack): void {
-  const results = stack.names.tables.ResultsTable ?? '';
-  console.log(`
-Endpoints:  S3 ${stack.endpoints.s3}   DynamoDB ${stack.endpoints.dynamodb}   Rekognition ${stack.endpoints.rekognition}   Step Functions ${stack.endpoints.sfn}
-Events:     ${stack.names.eventsFile} (result and retrain events, as the stage's bus carries them: pneumo watch --events)
-Try (credentials S3RVER/S3RVER, any region works locally):
-  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=${REGION}
-  aws --endpoint-url ${stack.endpoints.s3} s3 cp my-xray.jpeg s3://${stack.names.bucket}/inbox/my-xray.jpeg
-  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb get-item --table-name ${results} --key '{"imageKey":{"S":"inbox/my-xray.jpeg"}}'
-  aws --endpoint-url ${stack.endpoints.dynamodb} dynamodb query --table-name ${results} --index-name ${STATUS_INDEX} \\
-      --key-condition-expression '#s = :s' --expression-attribute-names '{"#s":"status"}' --expression-attribute-values '{":s":{"S":"NEEDS_REVIEW"}}'
-  aws --endpoint-url ${stack.endpoints.sfn} stepfunctions list-executions --state-machine-arn ${stack.names.stateMachines[TRAIN_AND_DEPLOY] ?? ''}`);
-}
-
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) {
@@ -225,7 +212,7 @@ Summary of ${summary.total} sample images (not a diagnosis: a screening aid for 
   against the known labels (${summary.labelled} labelled): accuracy ${summary.accuracy.toFixed(3)}, F1 ${summary.f1.toFixed(3)}, sensitivity ${summary.sensitivity.toFixed(3)}, specificity ${summary.specificity.toFixed(3)}
   model: ${typeof model?.versionName === 'string' ? model.versionName : 'none'}, evaluation F1 ${typeof model?.f1 === 'number' ? model.f1.toFixed(3) : 'n/a'}`);
   if (summary.labelled < summary.total) exitCode = 1;
-  printNextSteps(stack);
+  console.log(nextSteps(stack, REGION));
 
   if (!options.once) {
     console.log('\nRunning; upload to the inbox to classify more. Ctrl-C stops.');

@@ -108,6 +108,24 @@ describe('pneumo dataset', () => {
     target.close();
   });
 
+  it('on Ctrl-C starts no new upload, reports what it did and exits 130; the next run continues', async () => {
+    const target = servers.target();
+    const s3 = mockClient(target.clients.s3);
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    s3.on(PutObjectCommand).callsFake(() => {
+      process.emit('SIGINT');
+      return {};
+    });
+    const io = captureIo();
+    const code = await runCli(['dataset', 'upload', join(root, 'flat'), '-c', '1', '-f', 'json'], { io, resolveTarget: () => Promise.resolve(target) });
+    expect(code).toBe(130);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+    expect(JSON.parse(io.text())).toMatchObject({ uploaded: 1, skipped: 0 });
+    expect(io.stderr.join('\n')).toMatch(/interrupted after 1 of 2 image\(s\); run the command again to continue \(images already there are skipped\)/);
+    s3.restore();
+    target.close();
+  });
+
   it('--dry-run uploads nothing; stats counts images per prefix and label', async () => {
     const dry = captureIo();
     expect(await runCli(['dataset', 'upload', join(root, 'flat'), '--dry-run'], { io: dry, resolveTarget: () => Promise.resolve(servers.target()) })).toBe(0);
@@ -123,6 +141,20 @@ describe('pneumo dataset', () => {
       ['training/', 'PNEUMONIA', 2],
     ]);
     expect(rows[0]?.bytes).toBe(fixtureImage('normal-fullres.jpeg').length);
+  });
+
+  it('refuses an image whose key would pass S3\'s 1 024 bytes and uploads the rest (exit 1)', async () => {
+    const deep = join(root, 'deep');
+    const far = join(deep, 'NORMAL', ...Array.from({ length: 5 }, () => 'd'.repeat(200)));
+    await mkdir(far, { recursive: true });
+    await writeFile(join(far, 'a.jpeg'), fixtureImage('normal-1.jpeg'));
+    await writeFile(join(deep, 'NORMAL', 'b.jpeg'), fixtureImage('normal-2.jpeg'));
+    const io = captureIo();
+    const code = await runCli(['dataset', 'upload', deep, '-f', 'json'], { io, resolveTarget: () => Promise.resolve(servers.target()) });
+    expect(code).toBe(1);
+    const report = JSON.parse(io.text()) as UploadReport;
+    expect(report).toMatchObject({ uploaded: 1, refused: [{ file: join(far, 'a.jpeg'), reason: 'key-too-long' }] });
+    await rm(deep, { recursive: true, force: true });
   });
 
   it('follows a linked label folder, refuses a FIFO without reading it, reports a broken link, uploads the rest and exits 1', async () => {

@@ -121,6 +121,17 @@ describe('pneumo model and retrain', () => {
     return { code, stdout: io.stdout, stderr: io.stderr, json: () => JSON.parse(io.text()) as unknown };
   }
 
+  /** A target whose Rekognition project has these versions (null: no project yet). */
+  function withVersions(names: readonly string[] | null): () => Target {
+    return () => {
+      const t = target();
+      const rekognition = mockClient(t.clients.rekognition);
+      rekognition.on(DescribeProjectsCommand).resolves({ ProjectDescriptions: names ? [{ ProjectArn: 'arn:aws:rekognition:eu-west-1:000000000000:project/pneumo-test/1' }] : [] });
+      rekognition.on(DescribeProjectVersionsCommand).resolves({ ProjectVersionDescriptions: (names ?? []).map((name) => ({ ProjectVersionArn: VERSION_ARN(name), Status: 'STOPPED' })) });
+      return t;
+    };
+  }
+
   async function putRegistry(item: Record<string, unknown>): Promise<void> {
     const t = target();
     await t.clients.documents.send(new PutCommand({ TableName: t.names.registryTable, Item: item }));
@@ -295,12 +306,24 @@ describe('pneumo model and retrain', () => {
       execution.onEvent(stateEntered('Promote', 'Task', {}));
       return { status: 'SUCCEEDED', executionArn: execution.executionArn, output: { versionName: 'v2' }, states: ['PlanStart', 'Promote'] };
     };
-    const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); } });
+    const run = await cli(['model', 'start', '--version-name', 'v2', '--min-units', '2', '--wait', '-f', 'json'], { onSleep: () => { release.resolve(); }, make: withVersions(['v1', 'v2']) });
     expect(run.code).toBe(0);
     expect(inputs).toEqual([{ machine: ARN.start, name: expect.stringMatching(/^cli-start-\d{8}T\d{9}$/) as string, input: { reason: 'user', versionName: 'v2', minInferenceUnits: 2 } }]);
     expect(run.json()).toMatchObject({ status: 'SUCCEEDED', output: { versionName: 'v2' }, error: null });
     expect(run.stderr[0]).toMatch(/^started start of version v2: arn:aws:states:eu-west-1:000000000000:execution:start:cli-start-/);
     expect(run.stderr).toContain('start of version v2: PlanStart · 0s');
+  });
+
+  it('model start --version-name refuses a version the project does not have before starting anything (exit 1)', async () => {
+    // A start run that fails backs off every on-demand start: a typo must not reach the state machine.
+    const run = await cli(['model', 'start', '--version-name', 'v9', '--wait'], { make: withVersions(['v1', 'v2']) });
+    expect(run.code).toBe(1);
+    expect(inputs).toEqual([]);
+    expect(run.stderr.join('\n')).toMatch(/project pneumo-test has no version v9 \(versions: v1, v2\); nothing was started/);
+    const untrained = await cli(['model', 'start', '--version-name', 'v1'], { make: withVersions(null) });
+    expect(untrained.code).toBe(1);
+    expect(untrained.stderr.join('\n')).toMatch(/project pneumo-test has no version v1 \(no model was trained yet\); nothing was started/);
+    expect(inputs).toEqual([]);
   });
 
   it('model stop --wait exits 1 when the stop run fails, saying why', async () => {
@@ -382,6 +405,17 @@ describe('pneumo model and retrain', () => {
     expect(inputs[0]?.input).toEqual({ versionName: 'v8', autoStart: false });
     expect(run.stdout).toContain('gate        REJECTED (F1_BELOW_MINIMUM)');
     expect(run.stderr.at(-1)).toBe('the gate refused version v8: nothing was deployed');
+  });
+
+  it('retrain --wait prints a Lambda error\'s message, not the JSON Step Functions carries it in', async () => {
+    const cause = JSON.stringify({ errorType: 'TrainingInProgressError', errorMessage: 'a retrain is already running (version "v3"); wait for it to finish' });
+    runners[ARN.train] = (_input, execution): Promise<LocalExecution> => Promise.resolve({ status: 'FAILED', executionArn: execution.executionArn, error: 'TrainingInProgressError', cause, states: [] });
+    const run = await cli(['retrain', '--version-name', 'busy-1', '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.stdout.join('\n')).toContain('error       TrainingInProgressError: a retrain is already running (version "v3"); wait for it to finish');
+    expect(run.stderr.at(-1)).toBe('retrain of busy-1 failed: TrainingInProgressError: a retrain is already running (version "v3"); wait for it to finish');
+    const json = await cli(['retrain', '--version-name', 'busy-2', '--wait', '-f', 'json']);
+    expect(json.json()).toMatchObject({ cause });
   });
 
   it('retrain validates its options before starting anything (exit 2)', async () => {

@@ -110,6 +110,11 @@ describe('pneumo results, result and watch', () => {
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toEqual(['pneumo: e.jpeg matches 2 images (inbox/ward-3/e.jpeg, inbox/ward-4/e.jpeg); give the key']);
     expect((await json(['result', 's3://other-bucket/inbox/a.jpeg'])).code).toBe(2);
+    for (const folder of ['', ' ', 'inbox/', 'ward-3/', `s3://${BUCKET}/inbox/`]) {
+      const refused = await json(['result', folder]);
+      expect(refused.code, JSON.stringify(folder)).toBe(2);
+      expect(refused.stderr[0]).toMatch(/names no image: give a key \(inbox\/…\), an s3:\/\/ URI or a file name/);
+    }
   });
 
   it('--verbose adds the stack trace to the one-line error; --version prints the package version', async () => {

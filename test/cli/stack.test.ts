@@ -59,7 +59,7 @@ describe('pneumo against the local stack', () => {
     expect(code).toBe(0);
     const [view] = JSON.parse(io.text()) as ResultView[];
     expect(view).toMatchObject({ key: 'inbox/ward-1/chest.jpeg', status: 'PENDING', reason: 'no-model', imageFormat: 'jpeg', width: 224, height: 224 });
-    expect(io.stderr.at(-1)).toMatch(/1 image\(s\) are PENDING: no model is running/);
+    expect(io.stderr.at(-1)).toMatch(/1 image\(s\) are PENDING: no model has been promoted yet; they are classified after the first retrain \(pneumo retrain --wait\)/);
     const listed = await cli(['results', '--status', 'PENDING', '-f', 'json']);
     expect((JSON.parse(listed.io.text()) as ResultView[]).map((v) => v.key)).toEqual(['inbox/ward-1/chest.jpeg']);
   });

@@ -8,11 +8,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answersUpload, collectCandidates, submit } from '../../src/cli/commands/submit.js';
 import type { Submission } from '../../src/cli/commands/submit.js';
-import type { Target } from '../../src/cli/target.js';
+import type { Target, TargetNames } from '../../src/cli/target.js';
 import { eachLimited } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/program.js';
 import type { ResultView } from '../../src/cli/results-view.js';
-import { BUCKET, captureIo, putResult, startLocalServers, testContext } from '../fixtures/cli.js';
+import { BUCKET, captureIo, putResult, SERVING_SCHEDULE, startLocalServers, testContext } from '../fixtures/cli.js';
 import type { LocalServers } from '../fixtures/cli.js';
 import { dicomHeader, fixtureImage } from '../fixtures/images.js';
 
@@ -113,6 +113,31 @@ describe('pneumo submit', () => {
     expect(code).toBe(1);
     expect(io.stderr).toEqual([`uploaded 1 of 3 image(s) to s3://${BUCKET}/ before an error stopped the rest`, 'pneumo: SlowDown: Please reduce your request rate.']);
   });
+
+  it('on Ctrl-C starts no new upload, lists what went up, says what was not sent and exits 130', async () => {
+    const io = captureIo();
+    let puts = 0;
+    const code = await runCli(['submit', join(dir, 'scans/a.jpeg'), join(dir, 'single.jpeg'), join(dir, 'scans/ward-3/c.JPG'), '-c', '1', '--wait', '-f', 'json'], {
+      io,
+      resolveTarget: () => {
+        const target = servers.target();
+        mockClient(target.clients.s3)
+          .on(PutObjectCommand)
+          .callsFake(() => {
+            puts += 1;
+            // The user presses Ctrl-C while the first upload is in flight.
+            if (puts === 1) process.emit('SIGINT');
+            return { ETag: `"e${puts}"` };
+          });
+        return Promise.resolve(target);
+      },
+    });
+    expect(code).toBe(130);
+    expect(puts).toBe(1);
+    expect((JSON.parse(io.text()) as Submission[]).map((s) => [s.key, s.outcome])).toEqual([['inbox/a.jpeg', 'uploaded']]);
+    expect(io.stderr.join('\n')).toMatch(/interrupted: 2 of 3 file\(s\) were not sent; submit them again/);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
 });
 
 describe('pneumo submit with files that are not plain images', () => {
@@ -175,6 +200,21 @@ describe('pneumo submit with files that are not plain images', () => {
     expect(code).toBe(1);
   });
 
+  it('refuses a file whose key would pass S3\'s 1 024 bytes instead of stopping the batch, and uploads the rest (exit 1)', async () => {
+    const prefix = Array.from({ length: 5 }, () => 'd'.repeat(200)).join('/');
+    const longer = join(dir, `${'n'.repeat(20)}.jpeg`);
+    await writeFile(longer, fixtureImage('normal-2.jpeg'));
+    // inbox/ + 1 004 bytes of prefix + /good.jpeg is 1 020 bytes: it fits; the longer name does not.
+    const { code, out } = await run([longer, join(dir, 'good.jpeg'), '--prefix', prefix, '-c', '1']);
+    expect(code).toBe(1);
+    expect(out.map((s) => [s.outcome, s.reason])).toEqual([
+      ['refused', 'key-too-long'],
+      ['uploaded', undefined],
+    ]);
+    expect(out[0]?.detail).toBe('the S3 key would be 1036 bytes of UTF-8 and S3 allows 1024; shorten the name or --prefix');
+    await unlink(longer);
+  });
+
   it('names a DICOM file as such before uploading it', async () => {
     const { code, out } = await run([join(dir, 'scan.dcm.jpeg')]);
     expect(code).toBe(1);
@@ -228,8 +268,8 @@ describe('pneumo submit --wait matches its own row', () => {
    * classify answers before PutObject has returned to the CLI, with a processedAt from its own clock, which is
    * behind the CLI's: the race that made --wait miss its result.
    */
-  async function raceUpload(key: string, response: { ETag: string; VersionId?: string }, row: Record<string, unknown>): Promise<{ code: number; views: ResultView[]; err: string }> {
-    const target = servers.target();
+  async function raceUpload(key: string, response: { ETag: string; VersionId?: string }, row: Record<string, unknown>, names?: Partial<TargetNames>): Promise<{ code: number; views: ResultView[]; err: string }> {
+    const target = servers.target({ names });
     const io = captureIo();
     let clock = start;
     mockClient(target.clients.s3).on(PutObjectCommand).callsFake(async () => {
@@ -243,6 +283,19 @@ describe('pneumo submit --wait matches its own row', () => {
     target.close();
     return { code, views: io.stdout.length ? (JSON.parse(io.text()) as ResultView[]) : [], err: io.stderr.join('\n') };
   }
+
+  it('says what becomes of PENDING images on this stage: an on-demand start, a start by hand, or a first retrain', async () => {
+    const pending = { status: 'PENDING', label: undefined, confidence: undefined, reason: 'model-not-running', eTag: 'p' };
+    const onDemand = { servingSchedule: { ...SERVING_SCHEDULE, classifyConcurrency: 5, serving: { onDemandStart: true, idleStopMinutes: 5, checkRate: 'rate(1 minute)', quietHours: 'off', dailyCapHours: 0 } } };
+    const started = await raceUpload('inbox/od/chest.jpeg', { ETag: '"p"' }, { ...pending, sequencer: '01' }, onDemand);
+    expect(started.code).toBe(0);
+    expect(started.err).toMatch(/1 image\(s\) are PENDING: the model is stopped and the stage starts it on demand .*they are classified once it runs/);
+    expect(started.err).not.toMatch(/pneumo model start/);
+    const byHand = await raceUpload('inbox/hand/chest.jpeg', { ETag: '"p"' }, { ...pending, sequencer: '01' }, { servingSchedule: { ...onDemand.servingSchedule, serving: { ...onDemand.servingSchedule.serving, onDemandStart: false } } });
+    expect(byHand.err).toMatch(/no model is running; they are classified when one starts \(pneumo model start\)/);
+    const untrained = await raceUpload('inbox/new/chest.jpeg', { ETag: '"p"' }, { ...pending, reason: 'no-model', sequencer: '01' }, onDemand);
+    expect(untrained.err).toMatch(/no model has been promoted yet; they are classified after the first retrain \(pneumo retrain --wait\)/);
+  });
 
   it('by ETag and a newer S3 event than the row the key had, when the bucket returns no version id', async () => {
     const target = servers.target();

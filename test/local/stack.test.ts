@@ -1,5 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -7,6 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { uploadLabelledFolder } from '../../src/local/demo.js';
+import { nextSteps } from '../../src/local/next-steps.js';
 import { notificationRecord } from '../../src/local/s3-notifications.js';
 import type { LocalStack } from '../../src/local/stack.js';
 import { fixtureImage, foreignHeader, pngHeader } from '../fixtures/images.js';
@@ -130,4 +134,32 @@ describe('local stack: S3 upload → classify handler → results table', () => 
   it('dead-letters nothing for these uploads', () => {
     expect(stack.invokers.ClassifyLambdaFunction?.stats).toMatchObject({ deadLettered: 0 });
   });
+
+  const hasAwsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+  if (!hasAwsCli) console.warn('stack.test.ts: no `aws` CLI on this machine; the printed aws commands are not run');
+
+  it.skipIf(!hasAwsCli)('the aws commands npm start prints work as printed, with only the variables it exports', async () => {
+    const text = nextSteps(stack, 'eu-west-1');
+    const exported = /^\s*export (.+)$/m.exec(text)?.[1] ?? '';
+    // A shell with nothing but what the text tells the user to export (no profile, no config file).
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PAGER: '' };
+    for (const pair of exported.split(' ')) {
+      const [name, value] = pair.split('=');
+      if (name && value) env[name] = value;
+    }
+    const commands = text.replace(/\\\n\s*/g, '').split('\n').map((line) => line.trim()).filter((line) => line.startsWith('aws '));
+    expect(commands).toHaveLength(4);
+    const work = await mkdtemp(join(tmpdir(), 'pneumo-next-steps-'));
+    try {
+      await writeFile(join(work, 'my-xray.jpeg'), fixtureImage('normal-1.jpeg'));
+      const run = promisify(execFile);
+      await run('sh', ['-c', commands[0] ?? ''], { cwd: work, env });
+      await stack.idle();
+      const { stdout: item } = await run('sh', ['-c', `${commands[1] ?? ''} --output json`], { cwd: work, env });
+      expect(JSON.parse(item)).toMatchObject({ Item: { imageKey: { S: 'inbox/my-xray.jpeg' }, status: { S: 'PENDING' } } });
+      for (const command of commands.slice(2)) await run('sh', ['-c', `${command} --output json`], { cwd: work, env });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

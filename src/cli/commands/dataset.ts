@@ -12,7 +12,7 @@ import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
 import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
 import type { Skipped } from '../file-walk.js';
-import { checkImageFile, looksLikeImage } from '../image-file.js';
+import { checkImageFile, keyTooLong, looksLikeImage } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import type { Target } from '../target.js';
 
@@ -150,7 +150,11 @@ export interface UploadReport {
 }
 
 /** `pneumo dataset upload <dir>`. */
-export async function datasetUpload(ctx: CommandContext, dir: string, options: { readonly concurrency: number; readonly dryRun: boolean; readonly format: Format }): Promise<ExitCode> {
+export async function datasetUpload(
+  ctx: CommandContext,
+  dir: string,
+  options: { readonly concurrency: number; readonly dryRun: boolean; readonly format: Format; readonly signal?: AbortSignal | undefined },
+): Promise<ExitCode> {
   const { io, target } = ctx;
   const plan = await planDataset(dir);
   for (const entry of plan.skipped) io.err(`skipped ${entry.path}: ${entry.why}`);
@@ -175,9 +179,10 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
   let sent = 0;
   const bar = new ProgressBar(io, options.dryRun ? 'comparing' : 'uploading', plan.files.length, ctx.now);
   const work = eachLimited(plan.files, options.concurrency, async (file) => {
-    const checked = await checkImageFile(file.file);
+    const tooLong = keyTooLong(file.key);
+    const checked = tooLong === undefined ? await checkImageFile(file.file) : { kind: 'refused' as const, reason: 'key-too-long', detail: tooLong };
     if (checked.kind !== 'image') {
-      // A file that cannot be read is reported like a rejected one and the others still go up.
+      // A file that cannot be read (or named) is reported like a rejected one and the others still go up.
       refused.push({ file: file.file, reason: checked.reason, detail: checked.detail });
       tally(file).refused += 1;
       bar.log(`refused ${file.file}: ${checked.reason} (${checked.detail})`);
@@ -208,7 +213,7 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
       }
     }
     bar.tick(1, `${uploaded} new, ${skipped} already there`);
-  });
+  }, options.signal);
   try {
     await work;
   } catch (error) {
@@ -247,6 +252,10 @@ export async function datasetUpload(ctx: CommandContext, dir: string, options: {
       { header: 'ALREADY THERE', value: (t) => String(t.skipped), align: 'right' },
       { header: 'REFUSED', value: (t) => String(t.refused), align: 'right' },
     ]));
+  }
+  if (options.signal?.aborted) {
+    io.err(`interrupted after ${uploaded + skipped + refused.length} of ${plan.files.length} image(s); run the command again to continue (images already there are skipped)`);
+    return EXIT.interrupted;
   }
   return refused.length > 0 || plan.skipped.some((entry) => entry.missing) ? EXIT.failed : EXIT.ok;
 }

@@ -4,6 +4,7 @@ import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client
 import { estimateMonthlyCost, parseServingSchedule } from '../../lib/cost.js';
 import type { CostEstimate } from '../../lib/cost.js';
 import { ACTIVE_MODEL_ID, TRAINING_LOCK_ID } from '../../lib/tables/registry.js';
+import { readableCause } from '../../lib/training/outcome.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, OperationFailedError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -393,15 +394,30 @@ async function runMachine(ctx: CommandContext, role: 'startModel' | 'stopModel',
   if (options.format === 'json') {
     printJson(ctx.io, { executionArn, status: end.status, output: end.output ?? null, error: end.error ?? null, cause: end.cause ?? null, elapsedSeconds: Math.round(end.elapsedMs / 1000) });
   } else {
-    ctx.io.out(`${what}: ${end.status} after ${duration(end.elapsedMs)}${end.error ? ` (${end.error}: ${end.cause ?? ''})` : ''}`);
+    ctx.io.out(`${what}: ${end.status} after ${duration(end.elapsedMs)}${end.error ? ` (${end.error}: ${readableCause(end.cause ?? '')})` : ''}`);
   }
   return end.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * Refuses a version the project does not have before any run starts: a failed start run makes on-demand starts
+ * back off (`startRetryMinutes`), so a mistyped name would otherwise keep the promoted model from serving. When the
+ * service cannot be asked, the start-model run is left to say so.
+ */
+async function assertVersionExists(ctx: CommandContext, versionName: string): Promise<void> {
+  const versions = await serviceVersions(ctx, []);
+  if (versions === undefined || versions.has(versionName)) return;
+  const known = versions.size > 0 ? `versions: ${[...versions.keys()].join(', ')}` : 'no model was trained yet';
+  throw new OperationFailedError(`project ${ctx.target.names.projectName ?? '?'} has no version ${versionName} (${known}); nothing was started`);
 }
 
 /** `pneumo model start`: the start-model state machine (start, wait for RUNNING, promote, stop the previous). */
 export async function modelStart(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
   const input: Record<string, unknown> = { reason: 'user' };
-  if (options.versionName !== undefined) input.versionName = options.versionName;
+  if (options.versionName !== undefined) {
+    await assertVersionExists(ctx, options.versionName);
+    input.versionName = options.versionName;
+  }
   if (options.minUnits !== undefined) input.minInferenceUnits = options.minUnits;
   if (options.maxUnits !== undefined) input.maxInferenceUnits = options.maxUnits;
   const what = `start of ${options.versionName ? `version ${options.versionName}` : 'the promoted model'}`;

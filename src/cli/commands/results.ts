@@ -33,6 +33,8 @@ export async function results(ctx: CommandContext, options: ResultsOptions): Pro
  * objects whose key ends in `/<file name>` (an S3 listing; the results table is never scanned).
  */
 export async function resolveKeys(target: Target, reference: string): Promise<string[]> {
+  // A folder or nothing names no image; looked up, it would only say "no result for inbox/" (exit 1).
+  if (reference.trim() === '' || /[/\\]$/.test(reference)) throw new UsageError(`${JSON.stringify(reference)} names no image: give a key (inbox/…), an s3:// URI or a file name`);
   const uri = /^s3:\/\/([^/]+)\/(.+)$/.exec(reference);
   if (uri) {
     if (uri[1] !== target.names.bucket) throw new UsageError(`${reference} is not in this target's bucket (${target.names.bucket})`);

@@ -1,5 +1,6 @@
 import { InvalidTrainingInputError, VersionExistsError } from '../../lib/errors.js';
 import { parseTrainingInput } from '../../lib/training/input.js';
+import { readableCause } from '../../lib/training/outcome.js';
 import { versionItemId } from '../../lib/tables/registry.js';
 import { startRetrain } from '../../lib/training/trigger.js';
 import type { CommandContext } from '../context.js';
@@ -75,7 +76,7 @@ function printReport(ctx: CommandContext, report: RetrainReport): void {
     `gate        ${report.gate ? `${report.gate.decision}${report.gate.reasons.length ? ` (${report.gate.reasons.join(', ')})` : ''}` : '-'}`,
   ];
   if (report.gateSummary) lines.push(`            ${report.gateSummary}`);
-  if (report.error) lines.push(`error       ${report.error}: ${report.cause ?? ''}`);
+  if (report.error) lines.push(`error       ${report.error}: ${readableCause(report.cause ?? '')}`);
   printLines(ctx.io, lines);
   if (report.labels.length > 0) {
     ctx.io.out('');
@@ -146,7 +147,7 @@ export async function retrain(ctx: CommandContext, options: RetrainOptions): Pro
   ctx.io.err(
     report.gate?.decision === 'REJECTED' || end.error === 'ModelRejected'
       ? `the gate refused version ${started.versionName}: nothing was deployed`
-      : `retrain of ${started.versionName} ${end.status.toLowerCase()}: ${end.error ?? ''}${end.cause ? `: ${end.cause}` : ''}`,
+      : `retrain of ${started.versionName} ${end.status.toLowerCase()}: ${end.error ?? ''}${end.cause ? `: ${readableCause(end.cause)}` : ''}`,
   );
   return EXIT.failed;
 }

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parseServingSchedule } from '../../lib/cost.js';
 import { INBOX_PREFIX } from '../../lib/s3-event.js';
 import type { CommandContext } from '../context.js';
 import { eachLimited } from '../context.js';
@@ -10,7 +11,7 @@ import type { Format } from '../format.js';
 import { bytes, printJson, printLines, renderCsv, renderTable } from '../format.js';
 import { findImages, NOT_AN_IMAGE } from '../file-walk.js';
 import type { Skipped } from '../file-walk.js';
-import { checkImageFile, hasNotifiedSuffix } from '../image-file.js';
+import { checkImageFile, hasNotifiedSuffix, keyTooLong } from '../image-file.js';
 import { ProgressBar } from '../progress.js';
 import { getResults } from '../results-store.js';
 import { printResults, toView } from '../results-view.js';
@@ -24,6 +25,8 @@ export interface SubmitOptions {
   readonly timeoutMs: number;
   readonly pollMs?: number | undefined;
   readonly format: Format;
+  /** Aborted by Ctrl-C: no new upload starts, the ones in flight finish, and what was done is reported. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface Candidate {
@@ -87,6 +90,8 @@ async function check(candidate: Candidate): Promise<{ done: Submission } | { bod
       done: { ...candidate, outcome: 'refused', reason: 'suffix-not-notified', detail: 'the bucket notifies classify only for .jpg/.jpeg/.png or .JPG/.JPEG/.PNG; rename it' },
     };
   }
+  const tooLong = keyTooLong(candidate.key);
+  if (tooLong !== undefined) return { done: { ...candidate, outcome: 'refused', reason: 'key-too-long', detail: tooLong } };
   const checked = await checkImageFile(candidate.file);
   switch (checked.kind) {
     case 'unreadable':
@@ -142,12 +147,26 @@ async function waitForResults(
       }
     }
     bar.update(answered.size);
-    if (pending.size === 0 || ctx.now() >= deadline) break;
+    if (pending.size === 0 || ctx.now() >= deadline || options.signal?.aborted === true) break;
     await ctx.sleep(options.pollMs ?? ctx.target.pollMs);
   }
   bar.finish();
   // In upload order, so the output lines up with the files given.
   return { views: uploads.flatMap((upload) => answered.get(upload.key) ?? []), missing: [...pending.values()] };
+}
+
+/** What happens next to images that wait for a model, and what the user can do: it depends on the stage. */
+function pendingNote(target: CommandContext['target'], pending: readonly ResultView[]): string {
+  if (pending.every((view) => view.reason === 'no-model')) return `${pending.length} image(s) are PENDING: no model has been promoted yet; they are classified after the first retrain (pneumo retrain --wait)`;
+  let onDemand = false;
+  try {
+    onDemand = parseServingSchedule(target.names.servingSchedule).serving?.onDemandStart === true;
+  } catch {
+    // A stage without a readable serving schedule: say what holds on every stage.
+  }
+  return onDemand
+    ? `${pending.length} image(s) are PENDING: the model is stopped and the stage starts it on demand (not in quiet hours, past the daily cap or soon after a failed start); they are classified once it runs (pneumo watch; pneumo model status shows the start in flight)`
+    : `${pending.length} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`;
 }
 
 function printSubmissions(ctx: CommandContext, submissions: readonly Submission[], format: Format, bucket: string): void {
@@ -221,7 +240,7 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
       uploadedCount += 1;
     }
     bar.tick(1, bytes(sent));
-  });
+  }, options.signal);
   try {
     await uploading;
   } catch (error) {
@@ -239,6 +258,13 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
     (unread > 0 ? `; skipped ${unread} that could not be read` : ''));
   const incomplete = refused > 0 || unread > 0 || skipped.some((entry) => entry.missing);
 
+  if (options.signal?.aborted) {
+    // The slots of files never started are holes, which Object.values leaves out.
+    const done = Object.values(submissions);
+    printSubmissions(ctx, done, options.format, target.names.bucket);
+    io.err(`interrupted: ${candidates.length - done.length} of ${candidates.length} file(s) were not sent; submit them again (what was done is listed on stdout)`);
+    return EXIT.interrupted;
+  }
   if (!options.wait) {
     printSubmissions(ctx, submissions, options.format, target.names.bucket);
     return incomplete ? EXIT.failed : EXIT.ok;
@@ -246,8 +272,12 @@ export async function submit(ctx: CommandContext, paths: readonly string[], opti
   // Refused files were named on stderr above; stdout carries the results.
   const { views, missing } = await waitForResults(ctx, uploads, earlier, options);
   printResults(io, views, options.format);
+  if (options.signal?.aborted) {
+    io.err(`interrupted: ${missing.length} of ${uploads.length} uploaded image(s) have no result yet; classify still answers them (pneumo result <key>, pneumo watch)`);
+    return EXIT.interrupted;
+  }
   for (const upload of missing) io.err(`no result for ${upload.key} after ${Math.round(options.timeoutMs / 1000)} s`);
-  const pending = views.filter((view) => view.status === 'PENDING').length;
-  if (pending > 0) io.err(`${pending} image(s) are PENDING: no model is running; they are classified when one starts (pneumo model start)`);
+  const pending = views.filter((view) => view.status === 'PENDING');
+  if (pending.length > 0) io.err(pendingNote(target, pending));
   return incomplete || missing.length > 0 ? EXIT.failed : EXIT.ok;
 }
