@@ -1,3 +1,5 @@
+import { optionalNumber, numberSetting, optionalText, parseEnv, requiredText } from './env.js';
+import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 
 export interface ClassifyConfig {
@@ -9,43 +11,25 @@ export interface ClassifyConfig {
   readonly registryCacheMs: number;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function required(env: Env, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(name, 'is not set');
-  return value;
-}
-
-function numberIn(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
 export function loadClassifyConfig(env: Env = process.env): ClassifyConfig {
+  const settings = parseEnv(
+    {
+      RESULTS_TABLE: requiredText(),
+      REGISTRY_TABLE: requiredText(),
+      REVIEW_THRESHOLD: numberSetting(0, 100, 80),
+      REGISTRY_CACHE_SECONDS: numberSetting(0, 3600, 30),
+    },
+    env,
+  );
   return {
-    resultsTable: required(env, 'RESULTS_TABLE'),
-    registryTable: required(env, 'REGISTRY_TABLE'),
-    reviewThreshold: numberIn(env, 'REVIEW_THRESHOLD', 80, 0, 100),
-    registryCacheMs: numberIn(env, 'REGISTRY_CACHE_SECONDS', 30, 0, 3600) * 1000,
+    resultsTable: settings.RESULTS_TABLE,
+    registryTable: settings.REGISTRY_TABLE,
+    reviewThreshold: settings.REVIEW_THRESHOLD,
+    registryCacheMs: settings.REGISTRY_CACHE_SECONDS * 1000,
   };
 }
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function integerIn(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = numberIn(env, name, fallback, min, max);
-  if (!Number.isInteger(value)) throw new ConfigError(name, `must be a whole number, got "${env[name] ?? ''}"`);
-  return value;
-}
+const WHOLE = { whole: true } as const;
 
 /** Defaults a retrain uses for every input field it was not given; the stage parameters set them. */
 export interface TrainingDefaults {
@@ -75,41 +59,57 @@ export interface TrainingConfig extends StartTimingConfig {
   readonly maxTrainingHours: number;
 }
 
-function loadTrainingDefaults(env: Env): TrainingDefaults {
-  const minInferenceUnits = integerIn(env, 'DEFAULT_MIN_INFERENCE_UNITS', 1, 1, 100);
-  const maxInferenceUnits = integerIn(env, 'DEFAULT_MAX_INFERENCE_UNITS', minInferenceUnits, 1, 100);
+/** The inference units defaults, the max defaulting to the min and never below it. */
+function loadUnitDefaults(env: Env): Pick<TrainingDefaults, 'minInferenceUnits' | 'maxInferenceUnits'> {
+  const units = parseEnv(
+    { DEFAULT_MIN_INFERENCE_UNITS: numberSetting(1, 100, 1, WHOLE), DEFAULT_MAX_INFERENCE_UNITS: optionalNumber(1, 100, WHOLE) },
+    env,
+  );
+  const minInferenceUnits = units.DEFAULT_MIN_INFERENCE_UNITS;
+  const maxInferenceUnits = units.DEFAULT_MAX_INFERENCE_UNITS ?? minInferenceUnits;
   if (maxInferenceUnits < minInferenceUnits) {
     throw new ConfigError('DEFAULT_MAX_INFERENCE_UNITS', `must not be below DEFAULT_MIN_INFERENCE_UNITS (${minInferenceUnits})`);
   }
-  return {
-    minF1: numberIn(env, 'DEFAULT_MIN_F1', 0.85, 0, 1),
-    minPneumoniaRecall: numberIn(env, 'DEFAULT_MIN_PNEUMONIA_RECALL', 0.9, 0, 1),
-    maxF1Drop: numberIn(env, 'MAX_F1_DROP', 0.02, 0, 1),
-    minInferenceUnits,
-    maxInferenceUnits,
-  };
+  return { minInferenceUnits, maxInferenceUnits };
+}
+
+function loadTrainingDefaults(env: Env): TrainingDefaults {
+  const units = loadUnitDefaults(env);
+  const gate = parseEnv(
+    { DEFAULT_MIN_F1: numberSetting(0, 1, 0.85), DEFAULT_MIN_PNEUMONIA_RECALL: numberSetting(0, 1, 0.9), MAX_F1_DROP: numberSetting(0, 1, 0.02) },
+    env,
+  );
+  return { minF1: gate.DEFAULT_MIN_F1, minPneumoniaRecall: gate.DEFAULT_MIN_PNEUMONIA_RECALL, maxF1Drop: gate.MAX_F1_DROP, ...units };
 }
 
 function loadStartTiming(env: Env): StartTimingConfig {
-  return {
-    startPollSeconds: integerIn(env, 'START_POLL_SECONDS', 60, 1, 3600),
-    maxStartMinutes: integerIn(env, 'MAX_START_MINUTES', 60, 1, 24 * 60),
-  };
+  const timing = parseEnv({ START_POLL_SECONDS: numberSetting(1, 3600, 60, WHOLE), MAX_START_MINUTES: numberSetting(1, 24 * 60, 60, WHOLE) }, env);
+  return { startPollSeconds: timing.START_POLL_SECONDS, maxStartMinutes: timing.MAX_START_MINUTES };
 }
 
 export function loadTrainingConfig(env: Env = process.env): TrainingConfig {
-  const positiveLabel = optional(env, 'POSITIVE_LABEL') ?? 'PNEUMONIA';
+  const names = parseEnv({ PROJECT_NAME: requiredText(), DATA_BUCKET: requiredText(), REGISTRY_TABLE: requiredText(), KMS_KEY_ID: optionalText() }, env);
+  const defaults = loadTrainingDefaults(env);
+  const training = parseEnv(
+    {
+      POSITIVE_LABEL: optionalText(),
+      MIN_IMAGES_PER_LABEL: numberSetting(1, 100_000, 10, WHOLE),
+      TRAINING_POLL_SECONDS: numberSetting(1, 3600, 600, WHOLE),
+      // The service itself ends a training after 72 hours at most.
+      MAX_TRAINING_HOURS: numberSetting(0.1, 72, 24),
+    },
+    env,
+  );
   return {
-    projectName: required(env, 'PROJECT_NAME'),
-    dataBucket: required(env, 'DATA_BUCKET'),
-    registryTable: required(env, 'REGISTRY_TABLE'),
-    kmsKeyId: optional(env, 'KMS_KEY_ID'),
-    defaults: loadTrainingDefaults(env),
-    positiveLabel,
-    minImagesPerLabel: integerIn(env, 'MIN_IMAGES_PER_LABEL', 10, 1, 100_000),
-    trainingPollSeconds: integerIn(env, 'TRAINING_POLL_SECONDS', 600, 1, 3600),
-    // The service itself ends a training after 72 hours at most.
-    maxTrainingHours: numberIn(env, 'MAX_TRAINING_HOURS', 24, 0.1, 72),
+    projectName: names.PROJECT_NAME,
+    dataBucket: names.DATA_BUCKET,
+    registryTable: names.REGISTRY_TABLE,
+    kmsKeyId: names.KMS_KEY_ID,
+    defaults,
+    positiveLabel: training.POSITIVE_LABEL ?? 'PNEUMONIA',
+    minImagesPerLabel: training.MIN_IMAGES_PER_LABEL,
+    trainingPollSeconds: training.TRAINING_POLL_SECONDS,
+    maxTrainingHours: training.MAX_TRAINING_HOURS,
     ...loadStartTiming(env),
   };
 }
@@ -119,7 +119,7 @@ export interface RegistryConfig {
 }
 
 export function loadRegistryConfig(env: Env = process.env): RegistryConfig {
-  return { registryTable: required(env, 'REGISTRY_TABLE') };
+  return { registryTable: parseEnv({ REGISTRY_TABLE: requiredText() }, env).REGISTRY_TABLE };
 }
 
 export interface OutcomeConfig extends RegistryConfig {
@@ -129,7 +129,8 @@ export interface OutcomeConfig extends RegistryConfig {
 }
 
 export function loadOutcomeConfig(env: Env = process.env): OutcomeConfig {
-  return { ...loadRegistryConfig(env), eventBusName: required(env, 'EVENT_BUS_NAME'), retrainEventSource: required(env, 'RETRAIN_EVENT_SOURCE') };
+  const events = parseEnv({ REGISTRY_TABLE: requiredText(), EVENT_BUS_NAME: requiredText(), RETRAIN_EVENT_SOURCE: requiredText() }, env);
+  return { registryTable: events.REGISTRY_TABLE, eventBusName: events.EVENT_BUS_NAME, retrainEventSource: events.RETRAIN_EVENT_SOURCE };
 }
 
 export interface StartConfig extends StartTimingConfig, RegistryConfig {
@@ -140,8 +141,8 @@ export interface StartConfig extends StartTimingConfig, RegistryConfig {
 
 export function loadStartConfig(env: Env = process.env): StartConfig {
   const { minInferenceUnits, maxInferenceUnits } = loadTrainingDefaults(env);
-  const concurrency = optional(env, 'CLASSIFY_CONCURRENCY') === undefined ? undefined : integerIn(env, 'CLASSIFY_CONCURRENCY', 1, 1, 1000);
-  return { registryTable: required(env, 'REGISTRY_TABLE'), defaults: { minInferenceUnits, maxInferenceUnits }, classifyConcurrency: concurrency, ...loadStartTiming(env) };
+  const start = parseEnv({ CLASSIFY_CONCURRENCY: optionalNumber(1, 1000, WHOLE), REGISTRY_TABLE: requiredText() }, env);
+  return { registryTable: start.REGISTRY_TABLE, defaults: { minInferenceUnits, maxInferenceUnits }, classifyConcurrency: start.CLASSIFY_CONCURRENCY, ...loadStartTiming(env) };
 }
 
 export interface RedriveConfig extends ClassifyConfig {
@@ -150,7 +151,7 @@ export interface RedriveConfig extends ClassifyConfig {
 }
 
 export function loadRedriveConfig(env: Env = process.env): RedriveConfig {
-  return { ...loadClassifyConfig(env), pageSize: integerIn(env, 'REDRIVE_PAGE_SIZE', 25, 1, 500) };
+  return { ...loadClassifyConfig(env), pageSize: parseEnv({ REDRIVE_PAGE_SIZE: numberSetting(1, 500, 25, WHOLE) }, env).REDRIVE_PAGE_SIZE };
 }
 
 export interface GaugesConfig {
@@ -159,7 +160,8 @@ export interface GaugesConfig {
 }
 
 export function loadGaugesConfig(env: Env = process.env): GaugesConfig {
-  return { resultsTable: required(env, 'RESULTS_TABLE'), projectName: required(env, 'PROJECT_NAME') };
+  const gauges = parseEnv({ RESULTS_TABLE: requiredText(), PROJECT_NAME: requiredText() }, env);
+  return { resultsTable: gauges.RESULTS_TABLE, projectName: gauges.PROJECT_NAME };
 }
 
 export interface ServingCheckConfig {
@@ -167,5 +169,5 @@ export interface ServingCheckConfig {
 }
 
 export function loadServingCheckConfig(env: Env = process.env): ServingCheckConfig {
-  return { resultsTable: required(env, 'RESULTS_TABLE') };
+  return { resultsTable: parseEnv({ RESULTS_TABLE: requiredText() }, env).RESULTS_TABLE };
 }

@@ -12,15 +12,19 @@ export function shown(value: unknown): string {
 }
 
 /**
- * The parsed value, or the caller's error built from one issue: a problem with the whole value (not an object,
- * unknown fields) before one with a field, so the message says first what is most wrong.
+ * The parsed value, or the caller's error built from one issue (its message and where it is): a problem with the
+ * whole value (not an object, unknown fields) before one with a field, so the message says first what is most wrong.
  */
-export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, toError: (message: string) => Error): z.output<S> {
+export function parseWith<S extends z.ZodMiniType>(
+  schema: S,
+  value: unknown,
+  toError: (message: string, path: readonly PropertyKey[]) => Error,
+): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const { issues } = result.error;
   const issue = issues.find((candidate) => candidate.path.length === 0) ?? issues[0];
-  throw toError(issue?.message ?? 'is not valid');
+  throw toError(issue?.message ?? 'is not valid', issue?.path ?? []);
 }
 
 /** A field that is a string when present and is read as absent otherwise: a hint, never a reason to fail. */

@@ -44,6 +44,13 @@ describe('loadClassifyConfig', () => {
   ])('names a malformed %s', (name, value) => {
     expect(() => loadClassifyConfig({ ...base, [name]: value })).toThrow(`${name} must be a number`);
   });
+
+  it('names the first wrong variable in the order it reads them', () => {
+    expect(() => loadClassifyConfig({ REGISTRY_TABLE: 'registry', REVIEW_THRESHOLD: 'x' })).toThrow(new ConfigError('RESULTS_TABLE', 'is not set'));
+    expect(() => loadClassifyConfig({ ...base, REVIEW_THRESHOLD: 'x', REGISTRY_CACHE_SECONDS: 'y' })).toThrow(
+      new ConfigError('REVIEW_THRESHOLD', 'must be a number from 0 to 100, got "x"'),
+    );
+  });
 });
 
 const training = { PROJECT_NAME: 'pneumo', DATA_BUCKET: 'data', REGISTRY_TABLE: 'registry' };
