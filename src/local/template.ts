@@ -3,16 +3,29 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as z from 'zod/mini';
+import { isPlainObject, parseWith } from '../lib/schema.js';
 
-export interface CfnResource {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-}
+/** What the local stack reads of a resource; the rest (Condition, DependsOn, …) passes through. */
+const CfnResourceSchema = z.readonly(
+  z.looseObject(
+    {
+      Type: z.string({ error: 'has no Type' }),
+      Properties: z.optional(z.record(z.string(), z.unknown(), { error: 'has Properties that are not an object' })),
+    },
+    { error: 'is not an object' },
+  ),
+);
 
-export interface CfnTemplate {
-  readonly Resources: Readonly<Record<string, CfnResource>>;
-  readonly Outputs?: Readonly<Record<string, { readonly Value: unknown }>>;
-}
+const CfnTemplateSchema = z.readonly(
+  z.looseObject({
+    Resources: z.readonly(z.record(z.string(), CfnResourceSchema, { error: 'no Resources' })),
+    Outputs: z.optional(z.readonly(z.record(z.string(), z.readonly(z.looseObject({ Value: z.unknown() }, { error: 'is not an object' })), { error: 'no Outputs object' }))),
+  }, { error: 'no Resources' }),
+);
+
+export type CfnResource = z.output<typeof CfnResourceSchema>;
+export type CfnTemplate = z.output<typeof CfnTemplateSchema>;
 
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
@@ -60,17 +73,16 @@ export async function packageTemplate(options: PackageOptions): Promise<{ templa
 }
 
 export async function readTemplate(file: string): Promise<CfnTemplate> {
-  const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<CfnTemplate>;
-  if (typeof parsed.Resources !== 'object') throw new TemplateError(`${file} has no Resources`);
-  return parsed as CfnTemplate;
+  const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+  return parseWith(CfnTemplateSchema, parsed, (message, path) => {
+    const [section, id] = path;
+    if (id === undefined) return new TemplateError(`${file} has ${message}`);
+    return new TemplateError(`${file}: ${section === 'Outputs' ? 'output' : 'resource'} ${String(id)} ${message}`);
+  });
 }
 
 export function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -79,7 +91,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function resolveIntrinsics(value: unknown, names: Readonly<Record<string, string>>): unknown {
   if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, names));
-  if (!isRecord(value)) return value;
+  if (!isPlainObject(value)) return value;
   const keys = Object.keys(value);
   if (keys.length === 1) {
     const [fn] = keys;

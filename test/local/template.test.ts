@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { resolveIntrinsics, TemplateError } from '../../src/local/template.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTemplate, resolveIntrinsics, TemplateError } from '../../src/local/template.js';
 
 const names = { ResultsTable: 'results-local', 'Queue.Arn': 'arn:aws:sqs:local:000000000000:dlq', 'AWS::Region': 'eu-west-1' };
 
@@ -29,5 +32,42 @@ describe('resolveIntrinsics', () => {
 
   it('names what it cannot resolve', () => {
     expect(() => resolveIntrinsics({ Ref: 'Nope' }, names)).toThrow(new TemplateError('the local stack cannot resolve "Nope" from the template'));
+  });
+});
+
+describe('readTemplate', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pneumo-template-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function read(template: unknown): Promise<unknown> {
+    const file = join(dir, 'template.json');
+    await writeFile(file, JSON.stringify(template));
+    return readTemplate(file);
+  }
+
+  it('keeps every field of a template, including the ones it does not check', async () => {
+    const template = {
+      AWSTemplateFormatVersion: '2010-09-09',
+      Resources: { Table: { Type: 'AWS::DynamoDB::Table', Condition: 'IsProd', Properties: { TableName: 't' } } },
+      Outputs: { ProjectName: { Value: 'pneumo', Export: { Name: 'x' } } },
+    };
+    await expect(read(template)).resolves.toEqual(template);
+  });
+
+  it.each([
+    [{}, 'has no Resources'],
+    [{ Resources: [] }, 'has no Resources'],
+    [[], 'has no Resources'],
+    [{ Resources: { Table: {} } }, ': resource Table has no Type'],
+    [{ Resources: { Table: 'x' } }, ': resource Table is not an object'],
+    [{ Resources: { Table: { Type: 'AWS::DynamoDB::Table', Properties: [] } } }, ': resource Table has Properties that are not an object'],
+    [{ Resources: {}, Outputs: { ProjectName: 'pneumo' } }, ': output ProjectName is not an object'],
+  ])('names what is wrong in %j', async (template, problem) => {
+    await expect(read(template)).rejects.toThrow(new TemplateError(`${join(dir, 'template.json')}${problem.startsWith(':') ? '' : ' '}${problem}`));
   });
 });
