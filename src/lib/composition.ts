@@ -6,9 +6,10 @@ import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import type { Env } from './env.js';
 
-/** A function's environment variables, read once when the function is built. */
-export type Env = Readonly<Record<string, string | undefined>>;
+/** A function's environment variables, read once when the function is built (src/lib/env.ts reads them). */
+export type { Env };
 
 /** The services a function's clients talk to. */
 export type AwsService = 's3' | 'dynamodb' | 'rekognition' | 'sfn' | 'eventbridge';
