@@ -10,32 +10,70 @@
  * a year).
  */
 
-export interface ServingSchedule {
-  /** Daily stop of every running version (the stage's `stopScheduleEnabled` / `stopScheduleExpression`). */
-  readonly stopEnabled: boolean;
-  readonly stopExpression: string;
-  /** Daily start of the promoted model (`startScheduleEnabled` / `startScheduleExpression`). */
-  readonly startEnabled: boolean;
-  readonly startExpression: string;
-  readonly timeZone: string;
-  /** Units a started model gets (`minInferenceUnits`) and may scale to (`maxInferenceUnits`). */
-  readonly minInferenceUnits: number;
-  readonly maxInferenceUnits: number;
-  /** classify's reserved concurrency (the units must fit it); absent from stacks deployed before it was output. */
-  readonly classifyConcurrency?: number | undefined;
-  /** The stage's on-demand serving parameters; absent likewise. */
-  readonly serving?: ServingSettings | undefined;
+import * as z from 'zod/mini';
+import { parseWith } from './schema.js';
+
+const SCHEDULE = 'the serving schedule';
+
+function scheduleText(name: string): z.ZodMiniString {
+  const error = `${SCHEDULE} has no ${name}`;
+  return z.string({ error }).check(z.minLength(1, { error }));
+}
+
+function scheduleFlag(name: string): z.ZodMiniBoolean {
+  return z.boolean({ error: `${SCHEDULE}'s ${name} is not true or false` });
+}
+
+function scheduleUnits(name: string): z.ZodMiniNumber {
+  const error = `${SCHEDULE}'s ${name} is not a whole number ≥ 1`;
+  return z.number({ error }).check(z.int({ error }), z.gte(1, { error }));
+}
+
+function servingNumber(name: string): z.ZodMiniNumber {
+  const error = `${SCHEDULE}'s serving.${name} is not a number ≥ 0`;
+  return z.number({ error }).check(z.gte(0, { error }));
+}
+
+function servingText(name: string): z.ZodMiniString {
+  return z.string({ error: `${SCHEDULE}'s serving.${name} is not text` });
 }
 
 /** The serving parameters of a stage as its `ServingSchedule` output states them (see src/lib/serving). */
-export interface ServingSettings {
-  readonly onDemandStart: boolean;
-  readonly idleStopMinutes: number;
-  /** The serving check's `rate(N minute[s])`. */
-  readonly checkRate: string;
-  readonly quietHours: string;
-  readonly dailyCapHours: number;
-}
+const ServingSettingsSchema = z.object(
+  {
+    onDemandStart: z.boolean({ error: `${SCHEDULE}'s serving.onDemandStart is not true or false` }),
+    /** The serving check's `rate(N minute[s])`. */
+    checkRate: servingText('checkRate').check(z.regex(/^rate\(\d+ minutes?\)$/, { error: `${SCHEDULE}'s serving.checkRate is not rate(N minute[s])` })),
+    idleStopMinutes: servingNumber('idleStopMinutes'),
+    quietHours: servingText('quietHours'),
+    dailyCapHours: servingNumber('dailyCapHours'),
+  },
+  { error: `${SCHEDULE}'s serving is not an object` },
+);
+
+/** The stack's `ServingSchedule` output (JSON) and the local endpoints file's copy of it. */
+const ServingScheduleSchema = z.object(
+  {
+    /** Daily stop of every running version (the stage's `stopScheduleEnabled` / `stopScheduleExpression`). */
+    stopEnabled: scheduleFlag('stopEnabled'),
+    stopExpression: scheduleText('stopExpression'),
+    /** Daily start of the promoted model (`startScheduleEnabled` / `startScheduleExpression`). */
+    startEnabled: scheduleFlag('startEnabled'),
+    startExpression: scheduleText('startExpression'),
+    timeZone: scheduleText('timeZone'),
+    /** Units a started model gets (`minInferenceUnits`) and may scale to (`maxInferenceUnits`). */
+    minInferenceUnits: scheduleUnits('minInferenceUnits'),
+    maxInferenceUnits: scheduleUnits('maxInferenceUnits'),
+    /** classify's reserved concurrency (the units must fit it); absent from stacks deployed before it was output. */
+    classifyConcurrency: z.optional(scheduleUnits('classifyConcurrency')),
+    /** The stage's on-demand serving parameters; absent likewise. */
+    serving: z.optional(ServingSettingsSchema),
+  },
+  { error: `${SCHEDULE} is not an object` },
+);
+
+export type ServingSettings = Readonly<z.output<typeof ServingSettingsSchema>>;
+export type ServingSchedule = Readonly<z.output<typeof ServingScheduleSchema>>;
 
 export interface CostOptions {
   /** USD per inference-unit-hour (Custom Labels lists about 4 USD in most regions). */
@@ -295,55 +333,8 @@ export function scheduleFromTemplate(template: TemplateLike): ServingSchedule {
 /** Checks a serving schedule read from outside (the stack's `ServingSchedule` output, the local endpoints file). */
 export function parseServingSchedule(value: unknown): ServingSchedule {
   const source: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-  if (typeof source !== 'object' || source === null) throw new Error('the serving schedule is not an object');
-  const record = source as Record<string, unknown>;
-  const text = (name: string): string => {
-    const field = record[name];
-    if (typeof field !== 'string' || field === '') throw new Error(`the serving schedule has no ${name}`);
-    return field;
-  };
-  const flag = (name: string): boolean => {
-    const field = record[name];
-    if (typeof field !== 'boolean') throw new Error(`the serving schedule's ${name} is not true or false`);
-    return field;
-  };
-  const units = (name: string): number => {
-    const field = record[name];
-    if (typeof field !== 'number' || !Number.isInteger(field) || field < 1) throw new Error(`the serving schedule's ${name} is not a whole number ≥ 1`);
-    return field;
-  };
-  const schedule: ServingSchedule = {
-    stopEnabled: flag('stopEnabled'),
-    stopExpression: text('stopExpression'),
-    startEnabled: flag('startEnabled'),
-    startExpression: text('startExpression'),
-    timeZone: text('timeZone'),
-    minInferenceUnits: units('minInferenceUnits'),
-    maxInferenceUnits: units('maxInferenceUnits'),
-  };
+  const schedule = parseWith(ServingScheduleSchema, source, (message) => new Error(message));
   parseCron(schedule.stopExpression);
   parseCron(schedule.startExpression);
-  const concurrency = record.classifyConcurrency;
-  if (concurrency !== undefined && (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1)) {
-    throw new Error("the serving schedule's classifyConcurrency is not a whole number ≥ 1");
-  }
-  return { ...schedule, classifyConcurrency: concurrency, serving: record.serving === undefined ? undefined : parseServingSettings(record.serving) };
-}
-
-function parseServingSettings(value: unknown): ServingSettings {
-  if (typeof value !== 'object' || value === null) throw new Error("the serving schedule's serving is not an object");
-  const record = value as Record<string, unknown>;
-  const number = (name: string): number => {
-    const field = record[name];
-    if (typeof field !== 'number' || !(field >= 0)) throw new Error(`the serving schedule's serving.${name} is not a number ≥ 0`);
-    return field;
-  };
-  const text = (name: string): string => {
-    const field = record[name];
-    if (typeof field !== 'string') throw new Error(`the serving schedule's serving.${name} is not text`);
-    return field;
-  };
-  if (typeof record.onDemandStart !== 'boolean') throw new Error("the serving schedule's serving.onDemandStart is not true or false");
-  if (!/^rate\(\d+ minutes?\)$/.test(text('checkRate'))) throw new Error("the serving schedule's serving.checkRate is not rate(N minute[s])");
-  return { onDemandStart: record.onDemandStart, idleStopMinutes: number('idleStopMinutes'), checkRate: text('checkRate'), quietHours: text('quietHours'), dailyCapHours: number('dailyCapHours') };
+  return schedule;
 }

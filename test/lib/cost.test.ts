@@ -87,6 +87,7 @@ describe('scheduleFromTemplate', () => {
 
 describe('parseServingSchedule', () => {
   const valid = { ...configured, startEnabled: false, maxInferenceUnits: 2 };
+  const serving = { onDemandStart: true, idleStopMinutes: 5, checkRate: 'rate(5 minutes)', quietHours: '', dailyCapHours: 0 };
 
   it('reads the JSON the stack outputs, and the object the local stack writes', () => {
     expect(parseServingSchedule(JSON.stringify(valid))).toEqual(valid);
@@ -98,7 +99,20 @@ describe('parseServingSchedule', () => {
     [{ ...valid, minInferenceUnits: 0 }, /minInferenceUnits is not a whole number/],
     [{ ...valid, timeZone: '' }, /no timeZone/],
     [{ ...valid, stopExpression: 'rate(1 day)' }, CronError],
+    [[], new Error('the serving schedule is not an object')],
+    [null, new Error('the serving schedule is not an object')],
+    [{ ...valid, classifyConcurrency: 1.5 }, new Error("the serving schedule's classifyConcurrency is not a whole number ≥ 1")],
+    [{ ...valid, serving: 'on' }, new Error("the serving schedule's serving is not an object")],
+    [{ ...valid, serving: { ...serving, onDemandStart: 1 } }, new Error("the serving schedule's serving.onDemandStart is not true or false")],
+    [{ ...valid, serving: { ...serving, checkRate: 'rate(1 hour)' } }, new Error("the serving schedule's serving.checkRate is not rate(N minute[s])")],
+    [{ ...valid, serving: { ...serving, idleStopMinutes: -1 } }, new Error("the serving schedule's serving.idleStopMinutes is not a number ≥ 0")],
+    [{ ...valid, serving: { ...serving, quietHours: 7 } }, new Error("the serving schedule's serving.quietHours is not text")],
   ])('names what is wrong in %j', (schedule, error) => {
     expect(() => parseServingSchedule(schedule)).toThrow(error);
+  });
+
+  it('reads classify’s concurrency and the serving settings, and nothing else', () => {
+    const full = { ...valid, classifyConcurrency: 4, serving };
+    expect(parseServingSchedule(JSON.stringify({ ...full, extra: 'dropped', serving: { ...serving, extra: 1 } }))).toEqual(full);
   });
 });
