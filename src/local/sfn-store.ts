@@ -2,6 +2,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, w
 import { dirname } from 'node:path';
 import { executionFailed } from './sfn-history.js';
 import type { HistoryEventBody } from './sfn-history.js';
+import * as z from 'zod/mini';
+import { isPlainObject, parseWith } from '../lib/schema.js';
 
 /*
  * The local Step Functions' executions and their histories, kept in an append-only journal (one JSON line per
@@ -31,12 +33,6 @@ export interface ExecutionRecord {
 
 export type ExecutionEnd = Pick<ExecutionRecord, 'status' | 'output' | 'error' | 'cause'>;
 
-type Line =
-  | { readonly op: 'record'; readonly record: ExecutionRecord }
-  | { readonly op: 'start'; readonly record: ExecutionRecord }
-  | { readonly op: 'event'; readonly arn: string; readonly event: HistoryEventBody }
-  | { readonly op: 'end'; readonly arn: string; readonly end: ExecutionEnd; readonly event: HistoryEventBody };
-
 export class ExecutionStoreError extends Error {
   override readonly name = 'ExecutionStoreError';
 }
@@ -47,29 +43,56 @@ export const INTERRUPTED = {
   cause: 'The local stack stopped while this execution was running; it cannot be resumed. Start a new execution.',
 } as const;
 
-function isRecord(value: unknown): value is ExecutionRecord {
-  const record = value as Partial<ExecutionRecord> | null;
-  return typeof record === 'object' && record !== null && typeof record.executionArn === 'string' && typeof record.stateMachineArn === 'string' && Array.isArray(record.events);
-}
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const satisfies readonly ExecutionStatus[];
+
+/** A history event as the store wrote it; its fields are the runner's, passed through. */
+const EventSchema = z.custom<HistoryEventBody>(isPlainObject);
+
+/** Fields are passed through (looseObject): a line written by a newer stack keeps what this one does not know. */
+const RecordSchema = z.looseObject({
+  executionArn: z.string(),
+  stateMachineArn: z.string(),
+  name: z.string(),
+  input: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
+  startDate: z.number(),
+  stopDate: z.optional(z.number()),
+  output: z.optional(z.string()),
+  error: z.optional(z.string()),
+  cause: z.optional(z.string()),
+  parentArn: z.optional(z.string()),
+  events: z.array(EventSchema),
+});
+
+const EndSchema = z.looseObject({ status: z.enum(EXECUTION_STATUSES), output: z.optional(z.string()), error: z.optional(z.string()), cause: z.optional(z.string()) });
+
+const LineSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('record'), record: RecordSchema }),
+  z.object({ op: z.literal('start'), record: RecordSchema }),
+  z.object({ op: z.literal('event'), arn: z.string(), event: EventSchema }),
+  z.object({ op: z.literal('end'), arn: z.string(), end: EndSchema, event: EventSchema }),
+]);
+
+/** What the store writes; LineSchema reads it back. */
+type Line =
+  | { readonly op: 'record'; readonly record: ExecutionRecord }
+  | { readonly op: 'start'; readonly record: ExecutionRecord }
+  | { readonly op: 'event'; readonly arn: string; readonly event: HistoryEventBody }
+  | { readonly op: 'end'; readonly arn: string; readonly end: ExecutionEnd; readonly event: HistoryEventBody };
 
 function parseLine(text: string, file: string, lineNumber: number): Line {
   const fail = (why: string, cause?: unknown): ExecutionStoreError => new ExecutionStoreError(`${file} line ${lineNumber}: ${why}`, { cause });
-  let line: Partial<Record<'op' | 'record' | 'arn' | 'event' | 'end', unknown>>;
+  let value: unknown;
   try {
-    line = JSON.parse(text) as typeof line;
+    value = JSON.parse(text);
   } catch (cause) {
     throw fail('not JSON', cause);
   }
-  if (line.op === 'record' || line.op === 'start') {
-    if (!isRecord(line.record)) throw fail('record is malformed');
-    return { op: line.op, record: line.record };
-  }
-  if (typeof line.arn !== 'string') throw fail('arn is missing');
-  if (line.op === 'event' && typeof line.event === 'object' && line.event !== null) return { op: 'event', arn: line.arn, event: line.event as HistoryEventBody };
-  if (line.op === 'end' && typeof line.end === 'object' && line.end !== null && typeof line.event === 'object' && line.event !== null) {
-    return { op: 'end', arn: line.arn, end: line.end as ExecutionEnd, event: line.event as HistoryEventBody };
-  }
-  throw fail(`unknown or incomplete op ${JSON.stringify(line.op)}`);
+  return parseWith(LineSchema, value, (_message, [field]) => {
+    if (field === 'record') return fail('record is malformed');
+    if (field === 'arn') return fail('arn is missing');
+    return fail(`unknown or incomplete op ${JSON.stringify(isPlainObject(value) ? value.op : undefined)}`);
+  });
 }
 
 export class ExecutionStore {
