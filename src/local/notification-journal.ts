@@ -1,5 +1,7 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import * as z from 'zod/mini';
+import { isPlainObject, parseWith } from '../lib/schema.js';
 
 /** A notification handed to a function and not yet settled (handled, or written to the dead-letter file). */
 export interface JournalEntry {
@@ -15,6 +17,13 @@ export class JournalError extends Error {
   override readonly name = 'JournalError';
 }
 
+const id = z.number().check(z.refine(Number.isSafeInteger));
+
+const LineSchema = z.discriminatedUnion('op', [
+  z.object({ id, op: z.literal('settled') }),
+  z.object({ id, op: z.literal('queued'), functionLogicalId: z.string().check(z.minLength(1)), event: z.unknown().check(z.refine((event) => event !== undefined)) }),
+]);
+
 function parseLine(text: string, file: string, lineNumber: number): Line {
   const fail = (why: string): JournalError => new JournalError(`${file} line ${lineNumber}: ${why}`);
   let value: unknown;
@@ -23,13 +32,12 @@ function parseLine(text: string, file: string, lineNumber: number): Line {
   } catch (cause) {
     throw new JournalError(`${file} line ${lineNumber}: not JSON`, { cause });
   }
-  const line = value as Partial<Record<'op' | 'id' | 'functionLogicalId' | 'event', unknown>>;
-  if (typeof line.id !== 'number' || !Number.isSafeInteger(line.id)) throw fail('id is not an integer');
-  if (line.op === 'settled') return { op: 'settled', id: line.id };
-  if (line.op !== 'queued') throw fail(`unknown op ${JSON.stringify(line.op)}`);
-  if (typeof line.functionLogicalId !== 'string' || line.functionLogicalId === '') throw fail('functionLogicalId is missing');
-  if (line.event === undefined) throw fail('event is missing');
-  return { op: 'queued', id: line.id, functionLogicalId: line.functionLogicalId, event: line.event };
+  const line = isPlainObject(value) ? value : {};
+  // The id first: a line whose id cannot be read cannot be settled, whatever else is wrong with it.
+  if (!id.safeParse(line.id).success) throw fail('id is not an integer');
+  return parseWith(LineSchema, line, (_message, [field]) =>
+    fail(field === 'functionLogicalId' ? 'functionLogicalId is missing' : field === 'event' ? 'event is missing' : `unknown op ${JSON.stringify(line.op)}`),
+  );
 }
 
 /**

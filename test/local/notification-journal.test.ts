@@ -83,6 +83,14 @@ describe('notification journal', () => {
     expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: unknown op "forgotten"`);
     writeFileSync(damaged, '{"op":"settled","id":"1"}\n');
     expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: id is not an integer`);
+    writeFileSync(damaged, '{"op":"forgotten","id":1.5}\n');
+    expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: id is not an integer`);
+    writeFileSync(damaged, '{"op":"queued","id":1,"functionLogicalId":"F"}\n');
+    expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: event is missing`);
+    writeFileSync(damaged, '{"op":"queued","id":1,"functionLogicalId":"","event":{}}\n');
+    expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: functionLogicalId is missing`);
+    writeFileSync(damaged, '[1]\n');
+    expect(() => NotificationJournal.open(damaged)).toThrow(`${damaged} line 1: id is not an integer`);
   });
 
   it('ignores a settle after close (re-delivered later as a duplicate) and refuses new notifications', () => {
