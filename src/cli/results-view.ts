@@ -1,3 +1,4 @@
+import { readResultRow } from '../lib/result-row.js';
 import type { Format } from './format.js';
 import { percent, printJson, printLines, renderCsv, renderTable } from './format.js';
 import type { Io } from './io.js';
@@ -24,14 +25,6 @@ export interface ResultView {
   readonly objectVersionId: string | null;
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
 /** `arn:…:project/<p>/version/<name>/<ts>` → `<name>`. */
 export function versionNameOfArn(arn: string | null): string | null {
   if (!arn) return null;
@@ -40,33 +33,27 @@ export function versionNameOfArn(arn: string | null): string | null {
 }
 
 export function toView(item: Readonly<Record<string, unknown>>): ResultView {
-  const labels = Array.isArray(item.labels)
-    ? item.labels.flatMap((entry: unknown) => {
-        if (typeof entry !== 'object' || entry === null) return [];
-        const { name, confidence } = entry as Record<string, unknown>;
-        return typeof name === 'string' && typeof confidence === 'number' ? [{ name, confidence }] : [];
-      })
-    : [];
-  const arn = str(item.modelVersionArn);
+  const row = readResultRow(item);
+  const arn = row.modelVersionArn ?? null;
   return {
-    key: str(item.imageKey) ?? '',
-    status: str(item.status) ?? 'UNKNOWN',
-    label: str(item.label),
-    confidence: num(item.confidence),
-    labels,
-    reason: str(item.reason),
-    detail: str(item.detail),
+    key: row.imageKey ?? '',
+    status: row.status ?? 'UNKNOWN',
+    label: row.label ?? null,
+    confidence: row.confidence ?? null,
+    labels: row.labels,
+    reason: row.reason ?? null,
+    detail: row.detail ?? null,
     modelVersion: versionNameOfArn(arn),
     modelVersionArn: arn,
-    processedAt: str(item.processedAt) ?? '',
-    eventTime: str(item.eventTime),
-    bucket: str(item.bucket),
-    size: num(item.size),
-    width: num(item.width),
-    height: num(item.height),
-    imageFormat: str(item.imageFormat),
-    eTag: str(item.eTag),
-    objectVersionId: str(item.objectVersionId),
+    processedAt: row.processedAt ?? '',
+    eventTime: row.eventTime ?? null,
+    bucket: row.bucket ?? null,
+    size: row.size ?? null,
+    width: row.width ?? null,
+    height: row.height ?? null,
+    imageFormat: row.imageFormat ?? null,
+    eTag: row.eTag ?? null,
+    objectVersionId: row.objectVersionId ?? null,
   };
 }
 

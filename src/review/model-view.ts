@@ -7,6 +7,7 @@ import { TrainingRegistry } from '../lib/training/registry.js';
 import { parseEvaluationSummary } from '../lib/training/evaluate.js';
 import type { ReviewTable, Row } from './review-table.js';
 import { reviewOf } from './review-table.js';
+import { looseString } from '../lib/schema.js';
 
 /*
  * "The model as pictures": the active version's evaluation (from its registry record and the evaluation summary
@@ -37,10 +38,6 @@ async function readJson(s3: S3Client, uri: string): Promise<unknown> {
   return JSON.parse(response.Body ? await response.Body.transformToString() : '') as unknown;
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
 async function evaluation(deps: ModelViewDeps, notes: string[]): Promise<Pick<ModelView, 'active' | 'labels' | 'confusion'>> {
   const registry = new TrainingRegistry(deps.documents, deps.registryTable);
   const active = await registry.active();
@@ -50,7 +47,7 @@ async function evaluation(deps: ModelViewDeps, notes: string[]): Promise<Pick<Mo
   }
   const summary = { versionName: active.versionName ?? null, state: active.state ?? null, f1: active.f1 ?? null, promotedAt: active.promotedAt ?? null };
   const record = active.versionName === undefined ? undefined : await registry.version(active.versionName);
-  const uri = str(record?.evaluationSummary);
+  const uri = looseString().parse(record?.evaluationSummary);
   if (!uri) {
     notes.push(`the registry has no evaluation summary for version ${active.versionName ?? '(unnamed)'}`);
     return { active: summary, labels: [], confusion: null };

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Target } from '../cli/target.js';
 import { versionNameOfArn } from '../cli/results-view.js';
+import { readResultRow } from '../lib/result-row.js';
+import { looseString } from '../lib/schema.js';
 import { ReviewRequestError } from './errors.js';
 import { contentTypeOf, ReviewImages } from './images.js';
 import type { ItemView, ModelView } from './api-types.js';
@@ -33,23 +35,6 @@ const DECIDABLE = new Set(['CLASSIFIED', 'NEEDS_REVIEW']);
 /** Rows copied to training per "add all" request; the page asks again with the cursor until done. */
 const COPY_BATCH = 25;
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-export function labelsOf(row: Row): { name: string; confidence: number }[] {
-  if (!Array.isArray(row.labels)) return [];
-  return row.labels.flatMap((entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null) return [];
-    const { name, confidence } = entry as Record<string, unknown>;
-    return typeof name === 'string' && typeof confidence === 'number' ? [{ name, confidence }] : [];
-  });
-}
-
 function filterOf(query: WorklistQuery): WorklistFilter {
   return { status: query.status, label: query.label, since: query.since, until: query.until, prefix: query.prefix, reviewed: query.reviewed };
 }
@@ -69,20 +54,21 @@ export class ReviewService {
 
   view(row: Row): ItemView {
     const review = reviewOf(row);
+    const result = readResultRow(row);
     return {
       key: String(row.imageKey),
-      status: str(row.status) ?? 'UNKNOWN',
-      label: str(row.label),
-      confidence: num(row.confidence),
-      labels: labelsOf(row),
-      modelVersion: versionNameOfArn(str(row.modelVersionArn)),
-      arrivedAt: str(row.eventTime),
-      answeredAt: str(row.processedAt),
-      sequencer: str(row.sequencer) ?? '',
-      width: num(row.width),
-      height: num(row.height),
-      format: str(row.imageFormat),
-      decidable: DECIDABLE.has(String(row.status)) && typeof row.label === 'string',
+      status: result.status ?? 'UNKNOWN',
+      label: result.label ?? null,
+      confidence: result.confidence ?? null,
+      labels: result.labels,
+      modelVersion: versionNameOfArn(result.modelVersionArn ?? null),
+      arrivedAt: result.eventTime ?? null,
+      answeredAt: result.processedAt ?? null,
+      sequencer: result.sequencer ?? '',
+      width: result.width ?? null,
+      height: result.height ?? null,
+      format: result.imageFormat ?? null,
+      decidable: result.status !== undefined && DECIDABLE.has(result.status) && result.label !== undefined,
       review: review ? { ...review, mine: review.reviewer === this.deps.reviewer } : null,
     };
   }
@@ -161,7 +147,7 @@ export class ReviewService {
       throw new ReviewRequestError(409, 'not-yours', 'only your own latest decision on this image can be undone', { item: this.view(outcome.row) });
     }
     // The copy belonged to the decision just removed: it must not train the next model.
-    const trainingKey = str(outcome.previous.trainingKey);
+    const trainingKey = looseString().parse(outcome.previous.trainingKey);
     if (trainingKey) await this.images.remove(trainingKey);
     return this.view(await this.row(request.imageKey));
   }
