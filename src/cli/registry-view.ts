@@ -1,3 +1,5 @@
+import * as z from 'zod/mini';
+import { looseNumber, looseString } from '../lib/schema.js';
 import { RegistryTable } from '../lib/tables/registry.js';
 import type { RegistryItem } from '../lib/tables/registry.js';
 import type { Target } from './target.js';
@@ -17,63 +19,49 @@ export async function listVersionItems(target: Target): Promise<Item[]> {
   return registry(target).versionItems();
 }
 
+const text = looseString();
+const number = looseNumber();
+
 export function str(item: Item | undefined, field: string): string | undefined {
-  const value = item?.[field];
-  return typeof value === 'string' ? value : undefined;
+  return text.parse(item?.[field]);
 }
 
 export function num(item: Item | undefined, field: string): number | undefined {
-  const value = item?.[field];
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  return number.parse(item?.[field]);
 }
 
-export interface LabelMetricView {
-  readonly label: string;
-  readonly f1: number | null;
-  readonly precision: number | null;
-  readonly recall: number | null;
-  readonly threshold: number | null;
-  readonly testImages: number | null;
-}
+/** A finite number when stored, null otherwise: what the views show. */
+const shown = z.pipe(looseNumber(), z.transform((value) => value ?? null));
+
+/** One entry of a version's `labelMetrics`; an entry without a label is left out. */
+const LabelMetricSchema = z.object({ label: z.string(), f1: shown, precision: shown, recall: shown, threshold: shown, testImages: shown });
+
+export type LabelMetricView = Readonly<z.output<typeof LabelMetricSchema>>;
 
 export function labelMetrics(item: Item | undefined): LabelMetricView[] {
   const list = item?.labelMetrics;
   if (!Array.isArray(list)) return [];
   return list.flatMap((entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null) return [];
-    const metric = entry as Item;
-    const label = str(metric, 'label');
-    if (label === undefined) return [];
-    return [
-      {
-        label,
-        f1: num(metric, 'f1') ?? null,
-        precision: num(metric, 'precision') ?? null,
-        recall: num(metric, 'recall') ?? null,
-        threshold: num(metric, 'threshold') ?? null,
-        testImages: num(metric, 'testImages') ?? null,
-      },
-    ];
+    const metric = LabelMetricSchema.safeParse(entry);
+    return metric.success ? [metric.data] : [];
   });
 }
 
-export interface GateView {
-  readonly decision: string;
-  readonly reasons: readonly string[];
-  readonly minF1: number | null;
-  readonly minPneumoniaRecall: number | null;
-  readonly liveF1: number | null;
-}
+/** A version's quality-gate decision as the registry stores it; what is missing reads as unknown or null. */
+const GateSchema = z.object({
+  decision: z.pipe(looseString(), z.transform((value) => value ?? 'UNKNOWN')),
+  reasons: z.pipe(
+    z.catch(z.array(z.unknown()), []),
+    z.transform((reasons) => reasons.flatMap((reason) => text.parse(reason) ?? [])),
+  ),
+  minF1: shown,
+  minPneumoniaRecall: shown,
+  liveF1: shown,
+});
+
+export type GateView = Readonly<z.output<typeof GateSchema>>;
 
 export function gateOf(item: Item | undefined): GateView | null {
-  const gate = item?.gate;
-  if (typeof gate !== 'object' || gate === null) return null;
-  const record = gate as Item;
-  return {
-    decision: str(record, 'decision') ?? 'UNKNOWN',
-    reasons: Array.isArray(record.reasons) ? record.reasons.filter((reason): reason is string => typeof reason === 'string') : [],
-    minF1: num(record, 'minF1') ?? null,
-    minPneumoniaRecall: num(record, 'minPneumoniaRecall') ?? null,
-    liveF1: num(record, 'liveF1') ?? null,
-  };
+  const gate = GateSchema.safeParse(item?.gate);
+  return gate.success ? gate.data : null;
 }
