@@ -99,20 +99,21 @@ export interface OutcomeRecord {
   readonly stopped: readonly StoppedVersion[];
 }
 
+const StopReasonSchema = z.enum(STOP_REASONS, {
+  error: (issue) => `a stop run's reason must be one of ${STOP_REASONS.join(', ')}, got ${JSON.stringify(issue.input)}`,
+});
+
 export function parseOutcomeRequest(event: unknown): OutcomeRequest {
   const request = parseWith(OutcomeRequestSchema, event, (message) => new InvalidEventError(message));
   const { outcome, error } = request;
-  const reason = outcome === 'STOPPED' ? (request.input?.reason ?? 'user') : 'user';
-  if (typeof reason !== 'string' || !STOP_REASONS.includes(reason as StopReason)) {
-    throw new InvalidEventError(`a stop run's reason must be one of ${STOP_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
-  }
+  const reason = parseWith(StopReasonSchema, outcome === 'STOPPED' ? (request.input?.reason ?? 'user') : 'user', (message) => new InvalidEventError(message));
   return {
     outcome,
     executionArn: request.executionArn,
     versionName: request.versionName,
     error: error ? { Error: error.Error ?? DEFAULT_ERRORS[outcome], Cause: error.Cause ?? '' } : undefined,
     stopped: request.stopped,
-    stopReason: reason as StopReason,
+    stopReason: reason,
   };
 }
 

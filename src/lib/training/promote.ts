@@ -21,12 +21,14 @@ export interface StartPlan {
   readonly reason: StartReason;
 }
 
+/** Absent (or null) is a user's start. */
+const StartReasonSchema = z.pipe(
+  z.transform((value: unknown) => value ?? 'user'),
+  z.enum(START_REASONS, { error: (issue) => `reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(issue.input)}` }),
+);
+
 function startReason(value: unknown): StartReason {
-  const reason = value ?? 'user';
-  if (typeof reason !== 'string' || !START_REASONS.includes(reason as StartReason)) {
-    throw new InvalidTrainingInputError(`reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(reason)}`);
-  }
-  return reason as StartReason;
+  return parseWith(StartReasonSchema, value, (message) => new InvalidTrainingInputError(message));
 }
 
 /**
