@@ -1,7 +1,7 @@
 import { InvalidEventError } from './errors.js';
 
 /*
- * Hand-written on purpose, with model-registry.ts: these two are the only parsers on classify's import path, and
+ * Hand-written on purpose, with model-registry.ts and env.ts: these are the parsers on classify's import path, and
  * zod there costs classify's cold start about 11 % of the client-only floor (measured: CPU time of a fresh import
  * 1.11× the floor without zod, 1.24× with it; the goal is 1.15×). Every other input goes through src/lib/schema.ts.
  */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { readResultRow } from '../lib/result-row.js';
 import type { ReviewFields } from './schemas.js';
 import type { Row } from './review-table.js';
 
@@ -17,7 +18,8 @@ export const TRAINING_ROOT = 'training/';
 const CONTENT_TYPES: Readonly<Record<string, string>> = { jpeg: 'image/jpeg', png: 'image/png' };
 
 export function contentTypeOf(row: Row): string | undefined {
-  return typeof row.imageFormat === 'string' ? CONTENT_TYPES[row.imageFormat] : undefined;
+  const { imageFormat } = readResultRow(row);
+  return imageFormat === undefined ? undefined : CONTENT_TYPES[imageFormat];
 }
 
 /**
@@ -25,7 +27,7 @@ export function contentTypeOf(row: Row): string | undefined {
  * image twice makes one object, and the name carries none of the key's (possibly identifying) folder names.
  */
 export function trainingKeyFor(row: Row, label: string): string {
-  const source = `${String(row.imageKey)}\n${typeof row.objectVersionId === 'string' ? row.objectVersionId : ''}`;
+  const source = `${String(row.imageKey)}\n${readResultRow(row).objectVersionId ?? ''}`;
   const digest = createHash('sha256').update(source).digest('hex').slice(0, 32);
   const extension = row.imageFormat === 'png' ? 'png' : 'jpeg';
   return `${TRAINING_ROOT}${label}/${FROM_REVIEW_FOLDER}/${digest}.${extension}`;
@@ -52,7 +54,7 @@ export class ReviewImages {
 
   /** The exact version the model answered (when the row knows it), as a stream. */
   async open(row: Row): Promise<{ body: Readable; length: number | undefined }> {
-    const versionId = typeof row.objectVersionId === 'string' ? row.objectVersionId : undefined;
+    const { objectVersionId: versionId } = readResultRow(row);
     const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: String(row.imageKey), ...(versionId ? { VersionId: versionId } : {}) }));
     if (!response.Body) throw new Error('S3 returned no body');
     return { body: response.Body as Readable, length: response.ContentLength };
@@ -64,7 +66,7 @@ export class ReviewImages {
    */
   async copyToTraining(row: Row, review: ReviewFields): Promise<string> {
     const key = trainingKeyFor(row, review.reviewedLabel);
-    const versionId = typeof row.objectVersionId === 'string' ? row.objectVersionId : undefined;
+    const { objectVersionId: versionId } = readResultRow(row);
     await this.s3.send(
       new CopyObjectCommand({
         Bucket: this.bucket,
