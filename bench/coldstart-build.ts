@@ -88,6 +88,12 @@ export class Metrics {
 }
 `;
 
+/** The on-demand start's client, for a classify measured as if it were loaded from a file of its own. */
+export const SFN_CLIENT_STUB = `
+export class SFNClient { send() { throw new Error('bench stub: no Step Functions client'); } }
+export class StartExecutionCommand { constructor(input) { this.input = input; } }
+`;
+
 export function aliasPlugin(pattern: RegExp, file: string): Plugin {
   return {
     name: 'bench-alias',
