@@ -319,12 +319,29 @@ function zeroed(definition: StateMachineDefinition, type: 'Wait' | 'Retry'): Rec
   return Object.fromEntries(names.map((name) => [name, 0]));
 }
 
+/**
+ * Step Functions gives a Task without TimeoutSeconds 99 999 999 s (the service's documentation), where the ASL spec
+ * and aws-local-stepfunctions give it 60 s: locally, a nested start-model run or a long Lambda Task would end in
+ * States.Timeout after a minute although it runs to the end on AWS. Node's timers stop at 2^31 - 1 ms (a longer
+ * delay fires at once), about 24.8 days: past every execution's own TimeoutSeconds here.
+ */
+export const SERVICE_TASK_TIMEOUT_SECONDS = Math.min(99_999_999, Math.floor(0x7fffffff / 1000));
+
+/** A copy of the definition in which every Task without a timeout of its own has the service's default. */
+export function withServiceTaskTimeouts(definition: StateMachineDefinition): StateMachineDefinition {
+  const copy = structuredClone(definition);
+  for (const [, state] of allStates(copy)) {
+    if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = SERVICE_TASK_TIMEOUT_SECONDS;
+  }
+  return copy;
+}
+
 // Validating a definition (asl-validator) costs far more than running a short one; a definition is validated once.
 const machines = new WeakMap<StateMachineDefinition, StateMachine>();
 function compiled(definition: StateMachineDefinition): StateMachine {
   let machine = machines.get(definition);
   if (!machine) {
-    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machine = new StateMachine(withServiceTaskTimeouts(definition), { validationOptions: { checkArn: true, checkPaths: true } });
     machines.set(definition, machine);
   }
   return machine;

@@ -469,6 +469,40 @@ describe('IAM', () => {
   });
 });
 
+describe('tracing: off by default (README, "Tracing")', () => {
+  // Active tracing would need an Allow on Resource "*" (X-Ray's Put* actions take no resource), which no role may
+  // have; the decision is kept here so that turning it on is a visible change, not a drift.
+  const bothTemplates = (): [string, CfnTemplate][] => [['default', template], ['optional features', retaining]];
+
+  it('every function passes tracing through (no Active mode), on every stage setting', () => {
+    for (const [name, t] of bothTemplates()) {
+      const functions = resourcesOfType(t, 'AWS::Lambda::Function');
+      expect(functions.length, name).toBeGreaterThanOrEqual(9);
+      for (const [logicalId, fn] of functions) expect(fn.Properties?.TracingConfig, `${name} ${logicalId}`).toEqual({ Mode: 'PassThrough' });
+    }
+  });
+
+  it('no state machine has X-Ray tracing enabled', () => {
+    for (const [name, t] of bothTemplates()) {
+      const machines = resourcesOfType(t, 'AWS::StepFunctions::StateMachine');
+      expect(machines, name).toHaveLength(3);
+      for (const [logicalId, machine] of machines) expect(machine.Properties?.TracingConfiguration, `${name} ${logicalId}`).toEqual({ Enabled: false });
+    }
+  });
+
+  it('no policy statement names an xray action and no role attaches an X-Ray managed policy', () => {
+    for (const [name, t] of bothTemplates()) {
+      const xray = allPolicyStatements(t).flatMap(({ owner, path, statement }) =>
+        [...actionStrings(statement.Action), ...actionStrings(statement.NotAction)].filter((action) => action.toLowerCase().startsWith('xray:')).map((action) => `${owner} ${path}: ${action}`),
+      );
+      expect(xray, name).toEqual([]);
+      for (const [logicalId, role] of resourcesOfType(t, 'AWS::IAM::Role')) {
+        expect(JSON.stringify(role.Properties?.ManagedPolicyArns ?? []), `${name} ${logicalId}`).not.toMatch(/xray/i);
+      }
+    }
+  });
+});
+
 describe('state machines', () => {
   const machines = [
     ['TrainAndDeployStateMachine', 'train-and-deploy'],
