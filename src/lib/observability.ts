@@ -45,7 +45,10 @@ export function reportOutcome({ logger, metrics }: Telemetry, outcome: ImageOutc
       else logger.info('classify result', fields);
       if (outcome.kind === 'kept-newer') return;
       if (row.status === 'CLASSIFIED' || row.status === 'NEEDS_REVIEW') {
-        countBy(metrics, row.status === 'CLASSIFIED' ? 'Classified' : 'NeedsReview', 'label', row.label ?? 'none');
+        const answer = row.status === 'CLASSIFIED' ? 'Classified' : 'NeedsReview';
+        countBy(metrics, answer, 'label', row.label ?? 'none');
+        // The same count per service only: the review-share alarm sums it without knowing which labels a model has.
+        metrics.addMetric(answer, MetricUnit.Count, 1);
         metrics.addMetric('ClassifyLatency', MetricUnit.Milliseconds, row.latencyMs);
       } else if (row.status === 'REJECTED') {
         countBy(metrics, 'Rejected', 'reason', row.reason ?? 'unknown');
