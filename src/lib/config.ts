@@ -87,6 +87,9 @@ function loadStartTiming(env: Env): StartTimingConfig {
   return { startPollSeconds: timing.START_POLL_SECONDS, maxStartMinutes: timing.MAX_START_MINUTES };
 }
 
+/** The label whose recall the gate checks and the review worklist orders by confidence, unless a stage says otherwise. */
+export const DEFAULT_POSITIVE_LABEL = 'PNEUMONIA';
+
 export function loadTrainingConfig(env: Env = process.env): TrainingConfig {
   const names = parseEnv({ PROJECT_NAME: requiredText(), DATA_BUCKET: requiredText(), REGISTRY_TABLE: requiredText(), KMS_KEY_ID: optionalText() }, env);
   const defaults = loadTrainingDefaults(env);
@@ -106,7 +109,7 @@ export function loadTrainingConfig(env: Env = process.env): TrainingConfig {
     registryTable: names.REGISTRY_TABLE,
     kmsKeyId: names.KMS_KEY_ID,
     defaults,
-    positiveLabel: training.POSITIVE_LABEL ?? 'PNEUMONIA',
+    positiveLabel: training.POSITIVE_LABEL ?? DEFAULT_POSITIVE_LABEL,
     minImagesPerLabel: training.MIN_IMAGES_PER_LABEL,
     trainingPollSeconds: training.TRAINING_POLL_SECONDS,
     maxTrainingHours: training.MAX_TRAINING_HOURS,

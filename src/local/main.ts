@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, paginateGetExecutionHistory, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_POSITIVE_LABEL } from '../lib/config.js';
 import type { ImageOutcome } from '../lib/image-outcome.js';
 import { ACTIVE_MODEL_ID, RegistryTable } from '../lib/tables/registry.js';
 import { ResultsTable } from '../lib/tables/results.js';
@@ -21,7 +22,6 @@ const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SAMPLE_DIR = join(PROJECT_DIR, 'src/local/sample');
 const REGION = 'eu-west-1';
 const TRAIN_AND_DEPLOY = 'TrainAndDeployStateMachine';
-const POSITIVE_LABEL = 'PNEUMONIA';
 
 const USAGE = `npm start [-- --once] [--data-dir DIR] [--s3-port N] [--dynamodb-port N] [--rekognition-port N] [--sfn-port N] [--events-port N] [--retrain] [--model-start-seconds N]
 
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
       return { key: image.key, truth: image.label, status: Item?.status as string | undefined, label: Item?.label as string | undefined };
     }),
   );
-  const summary = summarize(results, POSITIVE_LABEL);
+  const summary = summarize(results, DEFAULT_POSITIVE_LABEL);
   const model = await activeModel(documents, registryTable);
   console.log(`
 Summary of ${summary.total} sample images (not a diagnosis: a screening aid for clinical review)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ResultStatus } from '../lib/result-status.js';
+import { LABEL_NAME } from '../lib/training/dataset.js';
 
 /*
  * Every input the review server accepts, as zod schemas: query strings of the worklist and image routes, JSON
@@ -7,8 +8,6 @@ import type { ResultStatus } from '../lib/result-status.js';
  */
 
 export const RESULT_STATUSES = ['CLASSIFIED', 'NEEDS_REVIEW', 'PENDING', 'REJECTED', 'FAILED'] as const satisfies readonly ResultStatus[];
-/** Label names as the training folders allow them (src/lib/training/dataset.ts). */
-export const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const NOTE_MAX = 500;
 export const PAGE_MAX = 100;
 

@@ -157,7 +157,7 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
         send(response, 200, 'text/css; charset=utf-8', assets.style);
         return;
       case 'GET /api/session':
-        sendJson(response, 200, { ...options.session, reviewer: service.reviewer, labels: service.labelChoices() });
+        sendJson(response, 200, { ...options.session, reviewer: service.reviewer, labels: await service.labelChoices() });
         return;
       case 'GET /api/worklist':
         sendJson(response, 200, await service.worklist(parse(worklistQuerySchema, queryObject(url))));

@@ -9,6 +9,7 @@ import { looseString } from '../lib/schema.js';
 import { ReviewRequestError } from './errors.js';
 import { contentTypeOf, ReviewImages } from './images.js';
 import type { ItemView, ModelView } from './api-types.js';
+import { decidableLabels } from './labels.js';
 import { modelView } from './model-view.js';
 import type { Row } from './review-table.js';
 import { ReviewTable, reviewOf } from './review-table.js';
@@ -34,6 +35,8 @@ export interface ReviewServiceDeps {
 const DECIDABLE = new Set(['CLASSIFIED', 'NEEDS_REVIEW']);
 /** Rows copied to training per "add all" request; the page asks again with the cursor until done. */
 const COPY_BATCH = 25;
+/** How long the decidable labels are reused: a minute of page use costs no registry or bucket reads. */
+const LABELS_TTL_MS = 60_000;
 
 function filterOf(query: WorklistQuery): WorklistFilter {
   return { status: query.status, label: query.label, since: query.since, until: query.until, prefix: query.prefix, reviewed: query.reviewed };
@@ -42,6 +45,7 @@ function filterOf(query: WorklistQuery): WorklistFilter {
 export class ReviewService {
   readonly table: ReviewTable;
   private readonly images: ReviewImages;
+  private labels: { readonly at: number; readonly value: string[] } | undefined;
 
   constructor(private readonly deps: ReviewServiceDeps) {
     this.table = new ReviewTable(deps.documents, deps.resultsTable);
@@ -115,8 +119,9 @@ export class ReviewService {
     const row = await this.row(request.imageKey);
     const view = this.view(row);
     if (!view.decidable) throw new ReviewRequestError(400, 'not-decidable', `a ${view.status} result has no model answer to confirm or correct`);
-    const known = new Set([...this.labelChoices(), ...view.labels.map((l) => l.name)]);
-    if (!known.has(request.label)) throw new ReviewRequestError(400, 'bad-label', `label must be one of ${[...known].sort().join(', ')}`);
+    // The result's own labels count too: a row answered by an older model may carry one no longer trained.
+    const known = new Set([...(await this.labelChoices()), ...view.labels.map((l) => l.name)]);
+    if (!known.has(request.label)) throw new ReviewRequestError(400, 'bad-label', `label must be one of ${[...known].sort().join(', ')}, not "${request.label}" (the active model's labels, the training/ folders and this result's own)`);
     const review: ReviewFields = {
       reviewedLabel: request.label,
       reviewer: this.deps.reviewer,
@@ -187,8 +192,13 @@ export class ReviewService {
     return { added, cursor: page.next ? this.deps.cursors.encode(filter, page.next) : null };
   }
 
-  labelChoices(): string[] {
-    return ['NORMAL', this.deps.plan.positiveLabel];
+  /** The decidable labels (see labels.ts), read again at most every LABELS_TTL_MS so a promotion shows up. */
+  async labelChoices(): Promise<string[]> {
+    const now = this.deps.now();
+    if (this.labels && now - this.labels.at < LABELS_TTL_MS) return this.labels.value;
+    const value = await decidableLabels({ ...this.deps, results: this.table, positiveLabel: this.deps.plan.positiveLabel });
+    this.labels = { at: now, value };
+    return value;
   }
 
   async model(): Promise<ModelView> {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_POSITIVE_LABEL } from '../lib/config.js';
 import type { ResultStatus } from '../lib/result-status.js';
 import { labelPartition, statusPartition } from '../lib/tables/results.js';
 import type { IndexSlice, SliceCursor } from '../lib/tables/results.js';
@@ -22,7 +23,7 @@ export interface PlanSettings {
   readonly bandWidth: number;
 }
 
-export const DEFAULT_PLAN: Omit<PlanSettings, 'threshold'> = { positiveLabel: 'PNEUMONIA', bandWidth: 5 };
+export const DEFAULT_PLAN: Omit<PlanSettings, 'threshold'> = { positiveLabel: DEFAULT_POSITIVE_LABEL, bandWidth: 5 };
 
 /** Statuses whose rows have no model answer; they come last, for completeness, and cannot be decided. */
 const UNANSWERED: readonly ResultStatus[] = ['PENDING', 'REJECTED', 'FAILED'];

@@ -4,7 +4,8 @@ import { DatasetError } from '../errors.js';
 
 /** Image formats Custom Labels trains on. */
 const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
-const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A label is a folder name under the training root: what Custom Labels and the manifests accept. */
+export const LABEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** The attribute of each manifest line that holds the class; its `-metadata` twin names the class. */
 export const CLASS_ATTRIBUTE = 'pneumo-class';
 export const MANIFEST_PREFIX = 'manifests/';
