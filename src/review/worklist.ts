@@ -10,7 +10,8 @@ import type { WorklistFilter } from './schemas.js';
  * each one Query of an existing index, newest first. The indexes sort by processedAt only, so "by confidence" is
  * a walk through the positive label's partition once per confidence band, highest band first, with the band as a
  * filter: every band re-reads the partition (within the date range), which is why bands are as wide as they are
- * and start at the review threshold.
+ * and start at the review threshold. An exact order would need an index sorted by confidence, a third one written
+ * on every result; bands give the clinician the order that matters (surest positives first) on the two there are.
  */
 
 /** One index partition with the filter fields that belong to it (see the results table module). */
