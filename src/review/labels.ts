@@ -12,12 +12,14 @@ import type { ReviewTable } from './review-table.js';
  * The labels a reviewer may choose: whatever this site trains, not a fixed NORMAL/PNEUMONIA. The active model's
  * labels (its evaluation, copied onto the registry's active item at promotion) together with the
  * `training/<LABEL>/` folders, so a label whose folder exists but that no model has learnt yet can be given. With
- * neither a model nor folders (a stage whose model was trained elsewhere), the labels the newest results carry and
- * the stage's positive label.
+ * neither a model nor folders (a new stage, or one whose model was trained elsewhere), the labels the newest
+ * results carry, and NORMAL and the positive label, the labels of the dataset the product is built on.
  */
 
 /** Newest results of each answered status read when neither a model nor a training folder names a label. */
 export const RESULT_SAMPLE = 50;
+/** The negative label of the Kermany chest X-ray dataset, which the bundled sample and the product's defaults use. */
+const NORMAL = 'NORMAL';
 
 export interface LabelSources {
   readonly documents: DynamoDBDocumentClient;
@@ -58,6 +60,6 @@ async function resultLabels(sources: LabelSources): Promise<string[]> {
 export async function decidableLabels(sources: LabelSources): Promise<string[]> {
   const [fromModel, fromFolders] = await Promise.all([modelLabels(sources), folderLabels(sources)]);
   let found = [...fromModel, ...fromFolders].filter((label) => LABEL_NAME.test(label));
-  if (found.length === 0) found = [...(await resultLabels(sources)), sources.positiveLabel].filter((label) => LABEL_NAME.test(label));
+  if (found.length === 0) found = [...(await resultLabels(sources)), NORMAL, sources.positiveLabel].filter((label) => LABEL_NAME.test(label));
   return [...new Set(found)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 describe('decidable labels', () => {
-  it('with neither a model nor training folders: the labels the results carry and the positive label, sorted', async () => {
+  it('with neither a model nor training folders: the labels the results carry, NORMAL and the positive label, sorted', async () => {
     expect(await service().labelChoices()).toEqual(['BACTERIAL', 'NORMAL', 'PNEUMONIA', 'VIRAL']);
   });
 
