@@ -433,7 +433,7 @@ describe('classifyS3Event', () => {
     expect(logged).not.toContain('"type":"Buffer"');
   });
 
-  it('emits per-label and per-reason metrics', async () => {
+  it('emits per-label and per-reason metrics, and answers per service', async () => {
     serveObjects(s3Mock, {
       'inbox/a.jpeg': { bytes: fixtureImage('pneumonia-1.jpeg'), versionId: 'v1' },
       'inbox/b.jpeg': { bytes: fixtureImage('one-pixel.png'), versionId: 'v1' },
@@ -446,7 +446,8 @@ describe('classifyS3Event', () => {
       ['label', 'PNEUMONIA'],
       ['reason', 'dimensions-too-small'],
     ]);
-    expect(added.mock.calls.map(([name]) => name)).toEqual(['Classified', 'ClassifyLatency', 'Rejected']);
+    // Classified twice: per label, and per service only for the review-share alarm.
+    expect(added.mock.calls.map(([name]) => name)).toEqual(['Classified', 'Classified', 'ClassifyLatency', 'Rejected']);
   });
 
   it('throws for an event that is not an S3 notification', async () => {
