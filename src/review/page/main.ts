@@ -1,11 +1,12 @@
 import type { ItemView, SessionView } from '../api-types.js';
 import { api, ApiError } from './api.js';
 import { byId, h, percent, when } from './dom.js';
+import { keyFor, labelKeys } from './keys.js';
 import { renderModel } from './model.js';
 
 /*
  * The review page: a worklist on the left, the selected X-ray and its answer on the right, decided with the
- * keyboard alone. Keys: one per label (its first letter, or its number), J/↓ next, K/↑ previous, U undo, T add
+ * keyboard alone. Keys: one per label (keys.ts), J/↓ next, K/↑ previous, U undo, T add
  * to training, E write a note, Esc leave the note.
  */
 
@@ -21,21 +22,9 @@ interface State {
 
 const state: State = { session: undefined, items: [], selected: -1, cursor: null, filter: {}, busy: false, message: undefined };
 
-function labelKeys(labels: readonly string[]): Map<string, string> {
-  const keys = new Map<string, string>();
-  labels.forEach((label, index) => {
-    keys.set(String(index + 1), label);
-    const letter = label.charAt(0).toLowerCase();
-    if (!keys.has(letter)) keys.set(letter, label);
-  });
-  return keys;
-}
-
-function keyFor(label: string): string {
-  const labels = state.session?.labels ?? [];
-  const letter = label.charAt(0).toLowerCase();
-  const firstWithLetter = labels.find((l) => l.charAt(0).toLowerCase() === letter);
-  return firstWithLetter === label ? letter.toUpperCase() : String(labels.indexOf(label) + 1);
+function keyText(labels: readonly string[], label: string): string {
+  const key = keyFor(labels, label);
+  return key === null ? '' : `[${key}] `;
 }
 
 function shortName(key: string): string {
@@ -102,7 +91,7 @@ function renderDetail(): void {
   const choices = h('div', { className: 'decide' }, labels.map((label) => {
     const button = h('button', {
       className: `choice${label === item.label ? ' model' : ''}`,
-      text: `[${keyFor(label)}] ${label}${label === item.label ? ' (confirm)' : ' (correct)'}`,
+      text: `${keyText(labels, label)}${label}${label === item.label ? ' (confirm)' : ' (correct)'}`,
       attrs: { type: 'button', 'data-label': label },
     });
     button.disabled = !item.decidable || item.review !== null || state.busy;
@@ -268,7 +257,7 @@ async function reload(keepSelection: boolean): Promise<void> {
 
 function renderKeys(): void {
   const labels = state.session?.labels ?? [];
-  const parts: [string, string][] = [...labels.map((label): [string, string] => [keyFor(label), label]), ['J / ↓', 'next'], ['K / ↑', 'previous'], ['U', 'undo'], ['T', 'add to training'], ['E', 'note'], ['Esc', 'leave the note']];
+  const parts: [string, string][] = [...labels.flatMap((label): [string, string][] => { const key = keyFor(labels, label); return key === null ? [] : [[key, label]]; }), ['J / ↓', 'next'], ['K / ↑', 'previous'], ['U', 'undo'], ['T', 'add to training'], ['E', 'note'], ['Esc', 'leave the note']];
   byId('keys').replaceChildren(...parts.flatMap(([key, what]) => [h('kbd', { text: key }), document.createTextNode(` ${what}   `)]));
 }
 
