@@ -1,6 +1,9 @@
 import { parseCron } from '../lib/cost.js';
 import type { ServingSchedule } from '../lib/cost.js';
+import { readBacklog } from '../lib/gauges.js';
 import { loadServingPolicy } from '../lib/serving/config.js';
+import { holdApplies } from '../lib/serving/decisions.js';
+import { servingHoldOf, ServingStore } from '../lib/serving/store.js';
 import { simulate } from '../lib/serving/simulate.js';
 import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
 import { checkUnitsFit } from '../lib/serving/units.js';
@@ -43,6 +46,31 @@ export interface ServingView {
   readonly policy: ServingSchedule['serving'] | null;
   readonly units: { readonly classifyConcurrency: number; readonly minInferenceUnits: number; readonly maxInferenceUnits: number; readonly fits: boolean; readonly rule: string } | null;
   readonly projection: Projection | null;
+}
+
+/** A user's hold that keeps the model stopped now (`pneumo model stop`), and the images waiting behind it. */
+export interface HoldView {
+  readonly by: string;
+  readonly since: string;
+  readonly reason: string;
+  /** When it lapses by itself; null: until a user or retrain start. */
+  readonly until: string | null;
+  readonly pendingImages: number;
+}
+
+/** The hold in force at `now`, or null (none placed, released, or lapsed). */
+export async function holdView(target: Target, now: number): Promise<HoldView | null> {
+  const record = await new ServingStore(target.clients.documents, target.names.registryTable).readHold();
+  if (!record || !holdApplies(servingHoldOf(record), now)) return null;
+  const backlog = await readBacklog(target.clients.documents, target.names.resultsTable);
+  return { by: record.by, since: record.at, reason: record.reason, until: record.until ?? null, pendingImages: backlog.pendingImages };
+}
+
+/** One line for people: who holds it since when, why, until when, and what waits. */
+export function holdLine(hold: HoldView): string {
+  const until = hold.until ? `until ${hold.until}` : 'until `pneumo model start`';
+  const why = hold.reason ? ` (${hold.reason})` : '';
+  return `held by ${hold.by} since ${hold.since}${why}, ${until}; ${hold.pendingImages} image(s) wait PENDING`;
 }
 
 export function servingEvents(active: Item | undefined): ServingEvents | null {

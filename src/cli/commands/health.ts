@@ -10,6 +10,8 @@ import type { Format } from '../format.js';
 import { printJson, printLines, renderTable } from '../format.js';
 import { getRegistryItem, listVersionItems, str } from '../registry-view.js';
 import type { Item } from '../registry-view.js';
+import { holdLine, holdView } from '../serving-view.js';
+import type { HoldView } from '../serving-view.js';
 import type { Target } from '../target.js';
 import { servingCost } from './model.js';
 
@@ -31,6 +33,8 @@ export interface HealthView {
   readonly deadLetters: number | null;
   readonly pending: { readonly images: number; readonly oldestKey: string | null; readonly oldestSince: string | null; readonly ageMinutes: number | null };
   readonly model: { readonly versionName: string | null; readonly state: string | null };
+  /** A user's hold in force (`pneumo model stop`), with the images waiting behind it. */
+  readonly hold: HoldView | null;
   readonly lastRetrain: { readonly versionName: string; readonly status: string; readonly at: string | null } | null;
   /** Estimated serving cost since 00:00 UTC today, at the minimum units (null: nothing served today). */
   readonly costTodayUsd: number | null;
@@ -111,11 +115,12 @@ function costToday(active: Item | undefined, now: number, price: number): number
 export async function healthData(ctx: CommandContext, options: HealthOptions): Promise<HealthView> {
   const { target } = ctx;
   const now = ctx.now();
-  const [deadLetters, backlog, active, versions] = await Promise.all([
+  const [deadLetters, backlog, active, versions, hold] = await Promise.all([
     deadLetterCount(target),
     readBacklog(target.clients.documents, target.names.resultsTable),
     getRegistryItem(target, ACTIVE_MODEL_ID),
     listVersionItems(target),
+    holdView(target, now),
   ]);
   const since = backlog.oldestPending ? Date.parse(backlog.oldestPending.since) : Number.NaN;
   const facts = {
@@ -127,6 +132,7 @@ export async function healthData(ctx: CommandContext, options: HealthOptions): P
       ageMinutes: Number.isFinite(since) ? Math.floor((now - since) / 60_000) : null,
     },
     model: { versionName: str(active, 'versionName') ?? null, state: str(active, 'state') ?? null },
+    hold,
     lastRetrain: latestRetrain(versions),
     costTodayUsd: costToday(active, now, options.price),
   };
@@ -144,6 +150,7 @@ export async function health(ctx: CommandContext, options: HealthOptions): Promi
       ['dead letters', view.deadLetters === null ? 'no queue' : String(view.deadLetters)],
       ['PENDING', view.pending.images === 0 ? 'none' : `${String(view.pending.images)}, oldest ${String(view.pending.ageMinutes ?? '?')} min (${view.pending.oldestKey ?? '?'})`],
       ['model', view.model.versionName ? `${view.model.versionName} ${view.model.state ?? ''}`.trim() : 'none promoted'],
+      ['serving hold', view.hold ? holdLine(view.hold) : 'none'],
       ['last retrain', view.lastRetrain ? `${view.lastRetrain.versionName} ${view.lastRetrain.status}${view.lastRetrain.at ? ` (${view.lastRetrain.at})` : ''}` : 'none'],
       ['serving cost today', view.costTodayUsd === null ? 'none' : `about US$ ${view.costTodayUsd.toFixed(2)}`],
     ];
