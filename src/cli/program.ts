@@ -181,7 +181,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
   program
     .command('health')
     .description('alarms in ALARM, dead letters, the oldest PENDING image, the model, the last retrain, serving cost today (exit 1 while anything alarms)')
-    .option('--max-pending-minutes <n>', 'local stack: PENDING longer than this alarms (the stage default)', integerIn(1, 100_000), 60)
+    .option('--max-pending-minutes <n>', 'local stack: an image waiting for a start longer than this (quiet hours, cap and hold not counted) alarms (the stage default)', integerIn(1, 100_000), 30)
     .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
     .addOption(formatOption())
     .action((options: { maxPendingMinutes: number; price: number; format: Format }, command: Command) => run(command, (ctx) => health(ctx, options)));

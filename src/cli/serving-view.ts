@@ -3,6 +3,7 @@ import type { ServingSchedule } from '../lib/cost.js';
 import { readBacklog } from '../lib/gauges.js';
 import { loadServingPolicy } from '../lib/serving/config.js';
 import { holdApplies } from '../lib/serving/decisions.js';
+import type { ServingPolicy } from '../lib/serving/policy.js';
 import { servingHoldOf, ServingStore } from '../lib/serving/store.js';
 import { simulate } from '../lib/serving/simulate.js';
 import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
@@ -88,6 +89,17 @@ export function servingEvents(active: Item | undefined): ServingEvents | null {
   };
 }
 
+/** The stage's serving policy as its ServingSchedule output states it (on-demand start assumed, for projections). */
+export function stagePolicy(schedule: ServingSchedule, serving: NonNullable<ServingSchedule['serving']>): ServingPolicy {
+  return loadServingPolicy({
+    ON_DEMAND_START: 'true',
+    IDLE_STOP_MINUTES: String(serving.idleStopMinutes),
+    QUIET_HOURS: serving.quietHours,
+    DAILY_CAP_HOURS: String(serving.dailyCapHours),
+    SERVING_TIME_ZONE: schedule.timeZone,
+  });
+}
+
 export async function servingView(
   target: Target,
   active: Item | undefined,
@@ -111,13 +123,7 @@ export async function servingView(
     const results = new ResultsTable(target.clients.documents, target.names.resultsTable);
     const { times, truncated } = await results.eventTimesSince(STATUSES, new Date(origin).toISOString(), MAX_ARRIVALS);
     const arrivals = times.filter((t) => t >= origin && t < options.now).map((t) => t - origin).sort((a, b) => a - b);
-    const policy = loadServingPolicy({
-      ON_DEMAND_START: 'true',
-      IDLE_STOP_MINUTES: String(serving.idleStopMinutes),
-      QUIET_HOURS: serving.quietHours,
-      DAILY_CAP_HOURS: String(serving.dailyCapHours),
-      SERVING_TIME_ZONE: schedule.timeZone,
-    });
+    const policy = stagePolicy(schedule, serving);
     const checkMinutes = Number(/\d+/.exec(serving.checkRate)?.[0] ?? '1');
     const run = (kind: PolicyKind): SimulationResult =>
       simulate({
