@@ -79,9 +79,9 @@ describe('gauges', () => {
     const metrics = new Metrics({ namespace: 'PneumoTest', serviceName: 'gauges' });
     const published = vi.spyOn(metrics, 'addMetric');
     vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(undefined as never);
-    const runtime = { s3: new S3Client({ region: 'eu-west-1' }), rekognition: new RekognitionClient({ region: 'eu-west-1' }), documents, logger: new Logger({ logLevel: 'SILENT' }), metrics };
+    const runtime = { s3: new S3Client({ region: 'eu-west-1' }), rekognition: new RekognitionClient({ region: 'eu-west-1' }), documents, logger: new Logger({ logLevel: 'SILENT' }), metrics, clientSettings: { region: 'eu-west-1' }, clock: () => NOW };
     const env = { REGISTRY_TABLE: 'registry', QUIET_HOURS: '20:00-07:00', SERVING_TIME_ZONE: 'Europe/London' };
-    const gauges = gaugesFunction(runtime, { resultsTable: 'results', projectName: 'pneumo-ci' }, env, { clock: () => NOW });
+    const gauges = gaugesFunction(runtime, { resultsTable: 'results', projectName: 'pneumo-ci' }, env);
 
     // 90 min old, but the hold lapsed at 08:40: 20 min overdue.
     expect(await gauges({})).toMatchObject({ oldestPendingAgeSeconds: 5400, overduePendingAgeSeconds: 1200 });

@@ -13,8 +13,8 @@ import { servingControl } from '../serving/wiring.js';
 import { requiredVariable } from '../env.js';
 
 /** Every few minutes (EventBridge Scheduler): the gauges the PENDING-age and serving-time alarms watch. */
-export function gaugesFunction(runtime: Runtime, config: GaugesConfig, env: Env, options: { readonly clock?: () => number } = {}): LambdaEntry<Gauges & { readonly overduePendingAgeSeconds: number }> {
-  const now = options.clock ?? Date.now;
+export function gaugesFunction(runtime: Runtime, config: GaugesConfig, env: Env): LambdaEntry<Gauges & { readonly overduePendingAgeSeconds: number }> {
+  const now = runtime.clock;
   const deps = { documents: runtime.documents, rekognition: runtime.rekognition, ...config, now };
   // Quiet hours, the cap and a user's hold are waiting by design: the alarm counts only the waiting beyond them.
   const policy = loadServingPolicy(env);
