@@ -72,7 +72,7 @@ describe('cronSchedulesOf: the template\'s enabled cron schedules and the state 
         ServingCheckSchedule: { Type: 'AWS::Scheduler::Schedule', Properties: { ScheduleExpression: 'rate(1 minute)', Target: { Arn: { 'Fn::GetAtt': ['ServingCheckLambdaFunction', 'Arn'] } } } },
       },
       Conditions: { StopScheduleEnabled: { 'Fn::Equals': [`schedule-${String(stopEnabled)}`, 'schedule-true'] } },
-    }) as unknown as CfnTemplate;
+    });
   const names = { StopModelStateMachine: 'arn:aws:states:eu-west-1:000000000000:stateMachine:stop', StartModelStateMachine: 'arn:aws:states:eu-west-1:000000000000:stateMachine:start' };
 
   it('keeps enabled cron schedules whose condition holds; rate schedules are the serving check\'s timer', () => {
