@@ -66,6 +66,7 @@ export const ROLE_EXPECTATIONS: readonly RoleExpectation[] = [
     logicalId: 'GaugesRole',
     checks: (a) => [
       { actions: ['dynamodb:Query'], resource: `${table(a, a.resultsTable)}/index/${STATUS_INDEX}`, why: 'measures the PENDING backlog' },
+      { actions: ['dynamodb:GetItem'], resource: table(a, a.registryTable), why: 'reads the serving state (a hold, the cap)' },
       { actions: ['rekognition:DescribeProjectVersions'], resource: project(a), why: 'counts billing inference units' },
     ],
   },

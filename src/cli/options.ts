@@ -110,6 +110,22 @@ export function pointInTime(now: () => number = Date.now): (value: string) => st
   };
 }
 
+/**
+ * A time still to come: a duration from now (`2h`, `90m`, `3d`) or an ISO date/time (`2026-12-02T07:00:00Z`),
+ * returned as an ISO string; at most a year ahead (a longer hold is one a user start releases).
+ */
+export function futureTime(now: () => number = Date.now): (value: string) => string {
+  return (value) => {
+    const text = value.trim();
+    const ahead = parseDuration(text);
+    const at = ahead !== undefined ? now() + ahead : parseIsoTime(text)?.getTime();
+    if (at === undefined) throw new InvalidArgumentError('Expected a duration from now such as 2h, 90m or 3d, or a real ISO date/time like 2026-12-02T07:00:00Z.');
+    if (!(at > now())) throw new InvalidArgumentError(`${new Date(at).toISOString()} is not in the future.`);
+    if (at - now() > 366 * (UNIT_MS.d ?? 86_400_000)) throw new InvalidArgumentError('Expected a time at most a year ahead (leave --until out for a hold until `pneumo model start`).');
+    return new Date(at).toISOString();
+  };
+}
+
 export function status(value: string): ResultStatus {
   const upper = value.trim().toUpperCase().replace(/-/g, '_') as ResultStatus;
   if (!STATUSES.includes(upper)) throw new InvalidArgumentError(`Expected one of ${STATUSES.join(', ')}.`);
@@ -145,6 +161,13 @@ export function datasetPrefix(value: string): string {
   if (text.includes('..') || !DATASET_ROOTS.some((root) => text.startsWith(root))) {
     throw new InvalidArgumentError(`Expected a folder under ${DATASET_ROOTS.join(' or ')}, e.g. testing/ or training/2026-11/.`);
   }
+  return text;
+}
+
+/** Why a user holds the model stopped, as stored on the hold: printable, at most 200 characters, no patient data. */
+export function holdReason(value: string): string {
+  const text = value.trim();
+  if (text === '' || text.length > 200 || /[\p{Cc}]/u.test(text)) throw new InvalidArgumentError('Expected 1–200 printable characters, e.g. "scanner maintenance".');
   return text;
 }
 

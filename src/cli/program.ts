@@ -8,7 +8,7 @@ import type { ExitCode } from './errors.js';
 import { FORMATS } from './format.js';
 import type { Format } from './format.js';
 import type { Io } from './io.js';
-import { datasetPrefix, fraction, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName, waitTimeout } from './options.js';
+import { datasetPrefix, fraction, futureTime, holdReason, integerIn, interval, keyPrefix, label, nonNegativeNumber, pointInTime, reviewerName, status, versionName, waitTimeout } from './options.js';
 import type { ResultStatus } from '../lib/result-status.js';
 import { PROJECT_DIR, resolveTarget } from './target.js';
 import type { Target, TargetOptions } from './target.js';
@@ -181,7 +181,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
   program
     .command('health')
     .description('alarms in ALARM, dead letters, the oldest PENDING image, the model, the last retrain, serving cost today (exit 1 while anything alarms)')
-    .option('--max-pending-minutes <n>', 'local stack: PENDING longer than this alarms (the stage default)', integerIn(1, 100_000), 60)
+    .option('--max-pending-minutes <n>', 'local stack: an image waiting for a start longer than this (quiet hours, cap and hold not counted) alarms (the stage default)', integerIn(1, 100_000), 30)
     .option('--price <usd>', 'US$ per inference-unit-hour for the estimate', nonNegativeNumber, 4)
     .addOption(formatOption())
     .action((options: { maxPendingMinutes: number; price: number; format: Format }, command: Command) => run(command, (ctx) => health(ctx, options)));
@@ -204,7 +204,7 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     .action((options: { price: number; startLatencyMinutes: number; days: number; format: Format }, command: Command) => run(command, (ctx) => modelStatus(ctx, options)));
   model
     .command('start')
-    .description('run the start-model state machine: start a version (default: the promoted one), wait for RUNNING, promote it, stop the previous one')
+    .description('run the start-model state machine: start a version (default: the promoted one), wait for RUNNING, promote it, stop the previous one; releases a hold placed by `model stop`')
     .option('--version-name <name>', 'version to start (default: the promoted model)', versionName)
     .option('--min-units <n>', 'minimum inference units', integerIn(1, 100))
     .option('--max-units <n>', 'maximum inference units (auto-scaling)', integerIn(1, 100))
@@ -221,12 +221,14 @@ export function buildProgram(deps: ProgramDeps, state: { exitCode: ExitCode }): 
     );
   model
     .command('stop')
-    .description('run the stop-model state machine: stop every running version of the project (billing stops)')
+    .description('hold the model stopped (no on-demand or scheduled start until `model start` or --until) and run the stop-model state machine: every running version of the project stops (billing stops)')
+    .option('--until <time>', 'the hold lapses then: a duration from now (2h, 3d) or an ISO date/time; images that waited are then served', futureTime(deps.now))
+    .option('--reason <text>', 'why, stored on the hold with who and when (no patient data)', holdReason)
     .option('-w, --wait', 'follow the execution until it ends')
     .option('--poll <duration>', 'with --wait: pause between checks', interval)
     .addOption(formatOption(REPORT_FORMATS))
-    .action((options: { wait?: boolean; poll?: number; format: Format }, command: Command) =>
-      run(command, (ctx) => modelStop(ctx, { wait: options.wait === true, pollMs: options.poll, format: options.format })),
+    .action((options: { until?: string; reason?: string; wait?: boolean; poll?: number; format: Format }, command: Command) =>
+      run(command, (ctx) => modelStop(ctx, { wait: options.wait === true, pollMs: options.poll, format: options.format, until: options.until, reason: options.reason })),
     );
 
   program

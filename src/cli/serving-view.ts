@@ -1,6 +1,10 @@
 import { parseCron } from '../lib/cost.js';
 import type { ServingSchedule } from '../lib/cost.js';
+import { readBacklog } from '../lib/gauges.js';
 import { loadServingPolicy } from '../lib/serving/config.js';
+import { holdApplies } from '../lib/serving/decisions.js';
+import type { ServingPolicy } from '../lib/serving/policy.js';
+import { servingHoldOf, ServingStore } from '../lib/serving/store.js';
 import { simulate } from '../lib/serving/simulate.js';
 import type { PolicyKind, SimulationResult } from '../lib/serving/simulate.js';
 import { checkUnitsFit } from '../lib/serving/units.js';
@@ -45,6 +49,31 @@ export interface ServingView {
   readonly projection: Projection | null;
 }
 
+/** A user's hold that keeps the model stopped now (`pneumo model stop`), and the images waiting behind it. */
+export interface HoldView {
+  readonly by: string;
+  readonly since: string;
+  readonly reason: string;
+  /** When it lapses by itself; null: until a user or retrain start. */
+  readonly until: string | null;
+  readonly pendingImages: number;
+}
+
+/** The hold in force at `now`, or null (none placed, released, or lapsed). */
+export async function holdView(target: Target, now: number): Promise<HoldView | null> {
+  const record = await new ServingStore(target.clients.documents, target.names.registryTable).readHold();
+  if (!record || !holdApplies(servingHoldOf(record), now)) return null;
+  const backlog = await readBacklog(target.clients.documents, target.names.resultsTable);
+  return { by: record.by, since: record.at, reason: record.reason, until: record.until ?? null, pendingImages: backlog.pendingImages };
+}
+
+/** One line for people: who holds it since when, why, until when, and what waits. */
+export function holdLine(hold: HoldView): string {
+  const until = hold.until ? `until ${hold.until}` : 'until `pneumo model start`';
+  const why = hold.reason ? ` (${hold.reason})` : '';
+  return `held by ${hold.by} since ${hold.since}${why}, ${until}; ${hold.pendingImages} image(s) wait PENDING`;
+}
+
 export function servingEvents(active: Item | undefined): ServingEvents | null {
   if (!active) return null;
   const serving = typeof active.serving === 'object' && active.serving !== null ? (active.serving as Item) : undefined;
@@ -58,6 +87,17 @@ export function servingEvents(active: Item | undefined): ServingEvents | null {
     inFlight: request ? { request, reason: str(serving, 'reason') ?? null, requestedAt: str(serving, 'requestedAt') ?? null } : null,
     lastStartError: str(active, 'lastStartError') ?? null,
   };
+}
+
+/** The stage's serving policy as its ServingSchedule output states it (on-demand start assumed, for projections). */
+export function stagePolicy(schedule: ServingSchedule, serving: NonNullable<ServingSchedule['serving']>): ServingPolicy {
+  return loadServingPolicy({
+    ON_DEMAND_START: 'true',
+    IDLE_STOP_MINUTES: String(serving.idleStopMinutes),
+    QUIET_HOURS: serving.quietHours,
+    DAILY_CAP_HOURS: String(serving.dailyCapHours),
+    SERVING_TIME_ZONE: schedule.timeZone,
+  });
 }
 
 export async function servingView(
@@ -83,13 +123,7 @@ export async function servingView(
     const results = new ResultsTable(target.clients.documents, target.names.resultsTable);
     const { times, truncated } = await results.eventTimesSince(STATUSES, new Date(origin).toISOString(), MAX_ARRIVALS);
     const arrivals = times.filter((t) => t >= origin && t < options.now).map((t) => t - origin).sort((a, b) => a - b);
-    const policy = loadServingPolicy({
-      ON_DEMAND_START: 'true',
-      IDLE_STOP_MINUTES: String(serving.idleStopMinutes),
-      QUIET_HOURS: serving.quietHours,
-      DAILY_CAP_HOURS: String(serving.dailyCapHours),
-      SERVING_TIME_ZONE: schedule.timeZone,
-    });
+    const policy = stagePolicy(schedule, serving);
     const checkMinutes = Number(/\d+/.exec(serving.checkRate)?.[0] ?? '1');
     const run = (kind: PolicyKind): SimulationResult =>
       simulate({

@@ -147,7 +147,7 @@ function parseValue(text: string, spec: FieldSpec, expression: string): number {
 
 function parseField(text: string, spec: FieldSpec, expression: string): Set<number> {
   if (/[LW#]/i.test(text.replace(/[A-Z]{3}/gi, (name) => (spec.names?.includes(name.toUpperCase()) ? '' : name)))) {
-    throw new CronError(`L, W and # are not supported by this cost model (${expression})`);
+    throw new CronError(`L, W and # are not supported by pneumo's cron reader (${expression})`);
   }
   const values = new Set<number>();
   for (const part of text.split(',')) {
@@ -179,6 +179,8 @@ export function parseCron(expression: string): Cron {
   const fields = match?.[1]?.trim().split(/\s+/);
   if (fields?.length !== 6) throw new CronError(`"${expression}" is not cron(minutes hours day-of-month month day-of-week year)`);
   const [minutes = '', hours = '', dom = '', month = '', dow = '', year = ''] = fields;
+  const misplaced = (['minutes', 'hours', 'month', 'year'] as const).find((_, i) => [minutes, hours, month, year][i]?.includes('?'));
+  if (misplaced) throw new CronError(`"?" is only for day-of-month or day-of-week, not ${misplaced}, in ${expression}`);
   if ((dom === '?') === (dow === '?')) throw new CronError(`exactly one of day-of-month and day-of-week must be "?" in ${expression}`);
   const spec = (i: number): FieldSpec => FIELDS[i] as FieldSpec;
   return {
@@ -193,8 +195,12 @@ export function parseCron(expression: string): Cron {
 
 /** Whether the cron fires at this wall-clock minute (a Date read through its UTC fields). */
 export function cronFiresAt(cron: Cron, wallClock: Date): boolean {
+  return cron.minutes.has(wallClock.getUTCMinutes()) && cronFiresInHour(cron, wallClock);
+}
+
+/** Whether the cron fires at some minute of this wall-clock hour. */
+export function cronFiresInHour(cron: Cron, wallClock: Date): boolean {
   return (
-    cron.minutes.has(wallClock.getUTCMinutes()) &&
     cron.hours.has(wallClock.getUTCHours()) &&
     cron.months.has(wallClock.getUTCMonth() + 1) &&
     cron.years.has(wallClock.getUTCFullYear()) &&
@@ -277,12 +283,13 @@ export function estimateMonthlyCost(schedule: ServingSchedule, options: CostOpti
   };
 }
 
-interface TemplateLike {
+export interface TemplateLike {
   readonly Resources: Readonly<Record<string, { readonly Type: string; readonly Condition?: string; readonly Properties?: Record<string, unknown> }>>;
   readonly Conditions?: Readonly<Record<string, unknown>>;
 }
 
-function conditionHolds(template: TemplateLike, name: string | undefined): boolean {
+/** Whether a resource's condition holds in a packaged template (a literal Fn::Equals; no condition: yes). */
+export function conditionHolds(template: TemplateLike, name: string | undefined): boolean {
   if (name === undefined) return true;
   const condition = template.Conditions?.[name] as { 'Fn::Equals'?: unknown } | undefined;
   const equals = condition?.['Fn::Equals'];

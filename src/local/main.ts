@@ -170,6 +170,8 @@ async function main(): Promise<number> {
     retryDelayMs: 1000,
     // The serving check (idle stop after 30 s on the local stage, starts for waiting images), in place of the Scheduler.
     rateSchedules: { intervalMs: 5000 },
+    // The daily stop at 19:00 (scheduleTimeZone) and the daily start when a stage turns it on, as deployed.
+    cronSchedules: {},
     // The results are printed below; the handlers' JSON logs and EMF lines are for CloudWatch.
     ...(options.verbose ? {} : { environmentOverrides: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } }),
     onInvocation: (_function, result) => {

@@ -29,6 +29,8 @@ import { ensureTables, tableDefinitions } from './tables.js';
 import { EVENTS_FILE, EventLog } from './events/event-log.js';
 import { startLocalEventBridge } from './events/eventbridge-server.js';
 import { attachResultPipes, streamPipes } from './events/result-pipes.js';
+import { startTemplateCronSchedules } from './cron-schedules.js';
+import type { ScheduleClock } from './cron-schedules.js';
 import { packageTemplate, resolveIntrinsics, resourcesOfType, TemplateError } from './template.js';
 import type { CfnTemplate } from './template.js';
 
@@ -57,6 +59,11 @@ export interface LocalStackOptions {
    * stopped behind its back.
    */
   readonly rateSchedules?: { readonly intervalMs: number };
+  /**
+   * Runs the template's cron schedules (the daily stop, the optional daily start) on the wall clock of their zone,
+   * as EventBridge Scheduler does (src/local/cron-schedules.ts). Off when absent, like the rate schedules.
+   */
+  readonly cronSchedules?: { readonly clock?: ScheduleClock };
 }
 
 export interface LocalStack {
@@ -362,6 +369,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   ready = true;
   waitingForHandlers.splice(0).forEach(submit);
   const schedules = options.rateSchedules ? startRateSchedules(template, names, functionsByArn, options.rateSchedules.intervalMs) : undefined;
+  const cron = options.cronSchedules ? startTemplateCronSchedules(template, names, { sfnEndpoint: sfn.url, region: options.region, clock: options.cronSchedules.clock }) : undefined;
 
   const bucket = localBuckets(template)[0]?.[1];
   if (!bucket) throw new TemplateError('the template has no bucket');
@@ -391,6 +399,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return runLocally(definition, input, targets, executionName ? { executionName } : {});
     },
     idle: async () => {
+      // A schedule's StartExecution still on its way to the endpoint is not an execution yet.
+      await cron?.settled();
       await sfn.idle();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
       // classify may have started an execution (an on-demand start) while its invocations drained.
@@ -399,6 +409,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     stop: async () => {
       await schedules?.stop();
+      await cron?.stop();
       await sfn.close();
       await Promise.all(Object.values(invokers).map((invoker) => invoker.idle()));
       rekognitionClient.destroy();

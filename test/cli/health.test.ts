@@ -40,20 +40,33 @@ describe('pneumo health on the local stack', () => {
   it('a fresh stack is healthy: nothing alarms, nothing waits, no model', async () => {
     const { code, view } = await health();
     expect(code).toBe(0);
-    expect(view).toMatchObject({ alarms: [], deadLetters: 0, pending: { images: 0, oldestKey: null }, model: { versionName: null }, lastRetrain: null, costTodayUsd: null });
+    expect(view).toMatchObject({ alarms: [], deadLetters: 0, pending: { images: 0, oldestKey: null }, model: { versionName: null }, hold: null, lastRetrain: null, costTodayUsd: null });
   });
 
-  it('PENDING backlog: an image waiting longer than maxPendingMinutes alarms, with its age and key', async () => {
+  it('PENDING backlog: an image waiting for a start longer than maxPendingMinutes alarms, with its age and key', async () => {
     await testStack.s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: 'inbox/waiting.jpeg', Body: fixtureImage('normal-1.jpeg') }));
     await stack.idle();
     const soon = await health();
-    expect(soon.view.pending).toMatchObject({ images: 1, oldestKey: 'inbox/waiting.jpeg', ageMinutes: 0 });
+    expect(soon.view.pending).toMatchObject({ images: 1, oldestKey: 'inbox/waiting.jpeg', ageMinutes: 0, overdueMinutes: 0 });
     expect(soon.view.alarms).toEqual([]);
-    const later = await health([], () => Date.now() + 61 * 60_000);
+    const later = await health([], () => Date.now() + 31 * 60_000);
     expect(later.code).toBe(1);
     expect(later.view.alarms.map((alarm) => alarm.name)).toEqual(['pending-too-long']);
-    expect(later.view.alarms[0]?.reason).toMatch(/waited 6[01] min \(> 60\)/);
+    expect(later.view.alarms[0]?.reason).toMatch(/waited 3[01] min for a start \(> 30\)/);
     expect((await health(['--max-pending-minutes', '120'], () => Date.now() + 61 * 60_000)).view.alarms).toEqual([]);
+  });
+
+  it('a user\'s hold: health shows it and the images behind it, and their waiting is by design, not pending-too-long', async () => {
+    const io = captureIo();
+    expect(await runCli(['--data-dir', testStack.dataDir, 'model', 'stop', '--reason', 'scanner maintenance', '--wait'], { io, sleep: () => stack.idle() })).toBe(0);
+    const { code, view } = await health([], () => Date.now() + 61 * 60_000);
+    expect(view.hold).toMatchObject({ by: expect.stringMatching(/^local:/) as string, reason: 'scanner maintenance', until: null, pendingImages: 1 });
+    expect(view.pending).toMatchObject({ images: 1, overdueMinutes: 0 });
+    expect(view.alarms).toEqual([]);
+    expect(code).toBe(0);
+    const table = captureIo();
+    await runCli(['--data-dir', testStack.dataDir, 'health'], { io: table, sleep: () => stack.idle() });
+    expect(table.text()).toMatch(/serving hold\s+held by local:\S+ since \S+ \(scanner maintenance\), until `pneumo model start`; 1 image\(s\) wait PENDING/);
   });
 
   it('dead letter: an event classify cannot process lands in the queue after its retries and alarms', async () => {

@@ -335,6 +335,36 @@ describe('pneumo model and retrain', () => {
     expect(run.stdout.join('\n')).toMatch(/stop of every running model version: FAILED after \d+s \(ModelStopFailed: version v2 stayed STOPPING\)/);
   });
 
+  it('model stop holds the model stopped first (who, when, why, until), and status shows the hold with the images waiting behind it', async () => {
+    const now = Date.parse('2026-12-01T10:00:00.000Z');
+    runners[ARN.stop] = (_input, execution): Promise<LocalExecution> => Promise.resolve({ status: 'SUCCEEDED', executionArn: execution.executionArn, output: {}, states: [] });
+    const t = target();
+    await t.clients.documents.send(new PutCommand({ TableName: RESULTS_TABLE, Item: { imageKey: 'inbox/held.jpeg', status: 'PENDING', processedAt: '2026-12-01T10:01:00.000Z' } }));
+    t.close();
+    const run = await cli(['model', 'stop', '--until', '2h', '--reason', 'scanner maintenance'], { now: () => now });
+    expect(run.code).toBe(0);
+    expect(inputs[0]?.input).toEqual({ reason: 'user' });
+    expect(run.stderr[0]).toMatch(/^held by local:\S+: no on-demand or scheduled start until 2026-12-01T12:00:00.000Z; images wait PENDING meanwhile$/);
+
+    const status = await cli(['model', 'status', '-f', 'json'], { now: () => now + 60 * 60_000 });
+    expect((status.json() as ModelStatus).hold).toEqual({ by: expect.stringMatching(/^local:/) as string, since: '2026-12-01T10:00:00.000Z', reason: 'scanner maintenance', until: '2026-12-01T12:00:00.000Z', pendingImages: 1 });
+    const table = await cli(['model', 'status'], { now: () => now + 60 * 60_000 });
+    expect(table.stdout.join('\n')).toMatch(/hold {11}held by local:\S+ since 2026-12-01T10:00:00.000Z \(scanner maintenance\), until 2026-12-01T12:00:00.000Z; 1 image\(s\) wait PENDING/);
+    // Lapsed at --until: no hold any more.
+    expect(((await cli(['model', 'status', '-f', 'json'], { now: () => now + 2 * 60 * 60_000 })).json() as ModelStatus).hold).toBeNull();
+  });
+
+  it('model stop refuses an --until that is not a time to come (exit 2, naming the option) and holds nothing', async () => {
+    const now = Date.parse('2026-12-01T10:00:00.000Z');
+    for (const bad of ['yesterday', '2026-11-30T10:00:00Z', '2026-02-30T10:00:00Z', '0s', '400d']) {
+      const run = await cli(['model', 'stop', '--until', bad], { now: () => now });
+      expect(run.code, bad).toBe(2);
+      expect(run.stderr.join('\n'), bad).toMatch(/option '--until <time>' argument .* is invalid/);
+    }
+    expect((await cli(['model', 'stop', '--reason', ''], { now: () => now })).code).toBe(2);
+    expect(inputs).toEqual([]);
+  });
+
   it('model start refuses --max-units below --min-units (exit 2) and a target without the state machine (exit 3)', async () => {
     expect((await cli(['model', 'start', '--min-units', '3', '--max-units', '1'])).code).toBe(2);
     const missing = await cli(['model', 'stop'], { make: () => servers.target({ sfn: sfn.url, names: { stateMachines: {} } }) });

@@ -45,7 +45,7 @@ afterAll(() => {
 });
 
 const ACCOUNT_FOR_CI = '000000000000';
-const OPTIONAL_FEATURES = { inboxRetentionDays: '30', alarmEmail: 'operators@example.org' };
+const OPTIONAL_FEATURES = { inboxRetentionDays: '30', alarmEmail: 'operators@example.org', dailyCapHours: '8' };
 const BUCKET_NAME = `pneumo-${STAGE}-${ACCOUNT_FOR_CI}-eu-west-1`;
 const CLASSIFY = 'ClassifyLambdaFunction';
 const CLASSIFY_ROLE = 'ClassifyRole';
@@ -632,20 +632,28 @@ describe('alarms', () => {
     expect([alarm('DeadLetterQueueAlarm').Threshold, alarm('DeadLetterQueueAlarm').Period]).toEqual([0, 300]);
     expect([alarm('ClassifyErrorsAlarm').Threshold, alarm('ClassifyErrorsAlarm').Period]).toEqual([0, 300]);
     expect([alarm('ClassifyThrottlesAlarm').Threshold, alarm('ClassifyThrottlesAlarm').Period]).toEqual([0, 300]);
-    // maxServingHours hours in a row of an hourly minimum above 0 units.
+    // maxServingHours hours in a row of an hourly minimum above 0 units: 13 without a daily cap.
     expect(alarm('ServingTooLongAlarm')).toMatchObject({ Period: 3600, EvaluationPeriods: 13, DatapointsToAlarm: 13, Threshold: 0 });
   });
 
-  it('PENDING too long: the oldest PENDING age in minutes above maxPendingMinutes; a silent gauge alarms too', () => {
+  it('with a daily cap, maxServingHours defaults to the cap plus an hour (the cap ends every run before it)', () => {
+    expect(resource(retaining, 'ServingTooLongAlarm', 'AWS::CloudWatch::Alarm').Properties).toMatchObject({ EvaluationPeriods: 9, DatapointsToAlarm: 9 });
+  });
+
+  it('PENDING too long: the oldest PENDING image\'s overdue wait (quiet hours, cap and hold not counted) in minutes above maxPendingMinutes; a silent gauge alarms too', () => {
     const properties = alarm('PendingTooLongAlarm');
-    expect(properties).toMatchObject({ Threshold: 60, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching', EvaluationPeriods: 1 });
+    expect(properties).toMatchObject({ Threshold: 30, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'breaching', EvaluationPeriods: 1 });
     const metrics = metricsOf('PendingTooLongAlarm');
     expect(metrics.minutes).toMatchObject({ Expression: 'age / 60', ReturnData: true });
     expect(stat(metrics.age)).toEqual({
       Stat: 'Maximum',
       Period: 300,
-      Metric: { Namespace: 'Pneumo', MetricName: 'OldestPendingAgeSeconds', Dimensions: [{ Name: 'service', Value: 'gauges' }] },
+      Metric: { Namespace: 'Pneumo', MetricName: 'OverduePendingAgeSeconds', Dimensions: [{ Name: 'service', Value: 'gauges' }] },
     });
+    // What it counts as waiting by design is the serving policy the gauges function is given.
+    expect(Object.keys(objectAt(resource(template, 'GaugesLambdaFunction', 'AWS::Lambda::Function').Properties, 'Environment', 'Variables'))).toEqual(
+      expect.arrayContaining(['QUIET_HOURS', 'DAILY_CAP_HOURS', 'SERVING_TIME_ZONE', 'REGISTRY_TABLE']),
+    );
   });
 
   it('NEEDS_REVIEW share over a day: review / labelled of classify and re-drive, whatever the labels, once enough images', () => {
@@ -699,7 +707,7 @@ describe('alarms', () => {
     const granted = allPolicyStatements(template)
       .filter(({ owner, path }) => owner === 'GaugesRole' && path.startsWith('Policies'))
       .flatMap(({ statement }) => actionStrings(statement.Action));
-    expect(granted.sort()).toEqual(['dynamodb:Query', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rekognition:DescribeProjectVersions', 'rekognition:DescribeProjects']);
+    expect(granted.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rekognition:DescribeProjectVersions', 'rekognition:DescribeProjects']);
   });
 
   it('a dashboard shows status per hour, latency p50/p95, errors, DLQ depth, PENDING backlog, serving units and the alarms', () => {

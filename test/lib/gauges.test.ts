@@ -1,8 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeProjectsCommand, DescribeProjectVersionsCommand, RekognitionClient } from '@aws-sdk/client-rekognition';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { gaugesFunction } from '../../src/lib/functions/operations.js';
 import { readGauges } from '../../src/lib/gauges.js';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
@@ -65,5 +69,22 @@ describe('gauges', () => {
     dynamo.on(QueryCommand).resolves({ Items: [], Count: 0 });
     rekognition.on(DescribeProjectsCommand).resolves({ ProjectDescriptions: [] });
     expect(await readGauges(deps())).toMatchObject({ inferenceUnits: 0, billingVersions: [] });
+  });
+
+  it('the function publishes the overdue age the PENDING alarm watches: a user\'s hold and quiet hours are waiting by design', async () => {
+    dynamo.on(QueryCommand, { Limit: 1 }).resolves({ Items: [{ imageKey: 'inbox/a.png', processedAt: '2026-12-01T07:30:00.000Z' }] });
+    dynamo.on(QueryCommand, { Select: 'COUNT' }).resolves({ Count: 1 });
+    dynamo.on(GetCommand, { Key: { id: 'active' } }).resolves({ Item: { id: 'active', projectVersionArn: 'arn:v1', state: 'STOPPED' } });
+    dynamo.on(GetCommand, { Key: { id: 'serving#hold' } }).resolves({ Item: { id: 'serving#hold', by: 'local:op', at: '2026-12-01T07:00:00.000Z', reason: 'maintenance', until: '2026-12-01T08:40:00.000Z' } });
+    const metrics = new Metrics({ namespace: 'PneumoTest', serviceName: 'gauges' });
+    const published = vi.spyOn(metrics, 'addMetric');
+    vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(undefined as never);
+    const runtime = { s3: new S3Client({ region: 'eu-west-1' }), rekognition: new RekognitionClient({ region: 'eu-west-1' }), documents, logger: new Logger({ logLevel: 'SILENT' }), metrics, clientSettings: { region: 'eu-west-1' }, clock: () => NOW };
+    const env = { REGISTRY_TABLE: 'registry', QUIET_HOURS: '20:00-07:00', SERVING_TIME_ZONE: 'Europe/London' };
+    const gauges = gaugesFunction(runtime, { resultsTable: 'results', projectName: 'pneumo-ci' }, env);
+
+    // 90 min old, but the hold lapsed at 08:40: 20 min overdue.
+    expect(await gauges({})).toMatchObject({ oldestPendingAgeSeconds: 5400, overduePendingAgeSeconds: 1200 });
+    expect(published.mock.calls.map(([name, , value]) => [name, value])).toEqual(expect.arrayContaining([['OldestPendingAgeSeconds', 5400], ['OverduePendingAgeSeconds', 1200]]));
   });
 });

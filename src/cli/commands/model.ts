@@ -13,8 +13,10 @@ import { decimal, duration, printJson, printLines, renderCsv, renderTable } from
 import { consoleLink, currentState, followExecution } from '../follow.js';
 import { gateOf, getRegistryItem, listVersionItems, num, str } from '../registry-view.js';
 import type { Item } from '../registry-view.js';
-import { servingView } from '../serving-view.js';
-import type { ServingView } from '../serving-view.js';
+import { callerName } from '../caller.js';
+import { holdLine, holdView, servingView } from '../serving-view.js';
+import type { HoldView, ServingView } from '../serving-view.js';
+import { ServingStore } from '../../lib/serving/store.js';
 import { stateMachineArn } from '../target.js';
 
 export interface ServingCost {
@@ -75,6 +77,8 @@ export interface ModelStatus {
   readonly monthlyCost: CostEstimate | null;
   /** Why the model started and stopped, the stage's serving policy, and its cost on the stage's recent traffic. */
   readonly serving: ServingView;
+  /** A user's hold in force (`pneumo model stop`): no automatic start until it is released or lapses. */
+  readonly hold: HoldView | null;
   /** Why part of the picture is missing (e.g. the service could not be asked). */
   readonly notes: readonly string[];
 }
@@ -177,11 +181,12 @@ async function retrainRun(ctx: CommandContext, executionArn: string, expiresAt: 
 
 export async function modelStatusData(ctx: CommandContext, price: number, projection: ProjectionOptions = DEFAULT_PROJECTION): Promise<ModelStatus> {
   const notes: string[] = [];
-  const [active, lock, items, service] = await Promise.all([
+  const [active, lock, items, service, hold] = await Promise.all([
     getRegistryItem(ctx.target, ACTIVE_MODEL_ID),
     getRegistryItem(ctx.target, TRAINING_LOCK_ID),
     listVersionItems(ctx.target),
     serviceVersions(ctx, notes),
+    holdView(ctx.target, ctx.now()),
   ]);
   const lockedVersion = str(lock, 'versionName');
   const lockArn = str(lock, 'executionArn');
@@ -242,7 +247,7 @@ export async function modelStatusData(ctx: CommandContext, price: number, projec
   const serving = await servingView(ctx.target, active, cost?.schedule ?? null, { now: ctx.now(), price, ...projection });
   if (serving.units && !serving.units.fits) notes.push(`inference units do not fit classify: ${serving.units.rule}; a start with these units is refused`);
   if (cost && !cost.schedule.serving) notes.push('the stack does not describe its serving policy (deployed before on-demand serving): no projection');
-  return { active: activeView, training, versions, monthlyCost: cost, serving, notes };
+  return { active: activeView, training, versions, monthlyCost: cost, serving, hold, notes };
 }
 
 function usd(value: number): string {
@@ -302,6 +307,7 @@ export async function modelStatus(ctx: CommandContext, options: { readonly price
       `promoted       ${active.promotedAt ?? '-'}`,
       `serving cost   ${active.cost ? costLine(active.cost) : '-'}`,
       ...servingLines(status.serving),
+      ...(status.hold ? [`hold           ${holdLine(status.hold)}`] : []),
     ];
     printLines(ctx.io, lines);
   }
@@ -424,7 +430,22 @@ export async function modelStart(ctx: CommandContext, options: StartStopOptions)
   return runMachine(ctx, 'startModel', input, what, options);
 }
 
-/** `pneumo model stop`: the stop-model state machine (every running version of the project). */
-export async function modelStop(ctx: CommandContext, options: StartStopOptions): Promise<ExitCode> {
+export interface StopOptions extends StartStopOptions {
+  /** ISO time the hold lapses; absent: until a user or retrain start. */
+  readonly until?: string | undefined;
+  readonly reason?: string | undefined;
+}
+
+/**
+ * `pneumo model stop`: holds the model stopped, then runs the stop-model state machine (every running version of
+ * the project). The hold is written first, so a start decided after it (an image's, the schedule's) is refused.
+ */
+export async function modelStop(ctx: CommandContext, options: StopOptions): Promise<ExitCode> {
+  // A target without the stop machine fails before anything is held.
+  stateMachineArn(ctx.target, 'stopModel');
+  const by = await callerName(ctx.target);
+  const reason = options.reason ?? 'pneumo model stop';
+  await new ServingStore(ctx.target.clients.documents, ctx.target.names.registryTable).placeHold({ by, at: new Date(ctx.now()).toISOString(), reason, until: options.until });
+  ctx.io.err(`held by ${by}: no on-demand or scheduled start ${options.until ? `until ${options.until}` : 'until `pneumo model start`'}; images wait PENDING meanwhile`);
   return runMachine(ctx, 'stopModel', { reason: 'user' }, 'stop of every running model version', options);
 }

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { userInfo } from 'node:os';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { buildPageAssets } from '../../review/page-assets.js';
 import { startReviewServer } from '../../review/server.js';
 import type { ReviewServer } from '../../review/server.js';
 import { reviewServiceFor } from '../../review/service.js';
 import { DEFAULT_PLAN } from '../../review/worklist.js';
+import { callerName } from '../caller.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { ExitCode } from '../errors.js';
@@ -23,16 +22,7 @@ export interface ReviewOptions {
 
 /** Who decides: `--reviewer`, else the IAM caller on AWS, else the local user on the local stack. */
 async function reviewerOf(target: Target, given: string | undefined): Promise<string> {
-  if (given !== undefined) return given;
-  if (target.kind === 'local') return `local:${userInfo().username}`;
-  const sts = new STSClient({ region: target.region });
-  try {
-    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
-    if (!Arn) throw new UsageError('STS GetCallerIdentity returned no ARN; pass --reviewer <name>');
-    return Arn;
-  } finally {
-    sts.destroy();
-  }
+  return given ?? callerName(target, 'pass --reviewer <name>');
 }
 
 /** The stack's ReviewThreshold output (a number 0–100), or undefined when the target does not say. */

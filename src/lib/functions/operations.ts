@@ -6,22 +6,32 @@ import { readGauges } from '../gauges.js';
 import type { Gauges } from '../gauges.js';
 import { pendingWorkProbe, runServingCheck } from '../serving/check.js';
 import type { CheckReport } from '../serving/check.js';
+import { loadServingPolicy } from '../serving/config.js';
+import { overduePendingSeconds } from '../serving/overdue.js';
+import { servingHoldOf, ServingStore } from '../serving/store.js';
 import { servingControl } from '../serving/wiring.js';
+import { requiredVariable } from '../env.js';
 
 /** Every few minutes (EventBridge Scheduler): the gauges the PENDING-age and serving-time alarms watch. */
-export function gaugesFunction(runtime: Runtime, config: GaugesConfig): LambdaEntry<Gauges> {
-  const deps = { documents: runtime.documents, rekognition: runtime.rekognition, ...config };
+export function gaugesFunction(runtime: Runtime, config: GaugesConfig, env: Env): LambdaEntry<Gauges & { readonly overduePendingAgeSeconds: number }> {
+  const now = runtime.clock;
+  const deps = { documents: runtime.documents, rekognition: runtime.rekognition, ...config, now };
+  // Quiet hours, the cap and a user's hold are waiting by design: the alarm counts only the waiting beyond them.
+  const policy = loadServingPolicy(env);
+  const store = new ServingStore(runtime.documents, requiredVariable(env, 'REGISTRY_TABLE'));
   const { logger, metrics } = runtime;
   return async (_event, context) => {
     if (context) logger.addContext(context);
-    const gauges = await readGauges(deps);
+    const [gauges, serving, hold] = await Promise.all([readGauges(deps), store.read(), store.readHold()]);
+    const overduePendingAgeSeconds = overduePendingSeconds(gauges.oldestPending?.since, serving?.state, servingHoldOf(hold), now(), policy);
     metrics.addMetric('OldestPendingAgeSeconds', MetricUnit.Seconds, gauges.oldestPendingAgeSeconds);
+    metrics.addMetric('OverduePendingAgeSeconds', MetricUnit.Seconds, overduePendingAgeSeconds);
     metrics.addMetric('PendingImages', MetricUnit.Count, gauges.pendingImages);
     metrics.addMetric('BillingInferenceUnits', MetricUnit.Count, gauges.inferenceUnits);
     metrics.publishStoredMetrics();
     // The oldest waiting key is an identifier: logged like classify logs keys, never an image's content.
-    logger.info('gauges', { ...gauges });
-    return gauges;
+    logger.info('gauges', { ...gauges, overduePendingAgeSeconds });
+    return { ...gauges, overduePendingAgeSeconds };
   };
 }
 
@@ -39,6 +49,6 @@ export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfi
   };
 }
 
-export const buildGauges: FunctionBuilder<Gauges> = (runtime, env) => gaugesFunction(runtime, loadGaugesConfig(env));
+export const buildGauges: FunctionBuilder<Gauges> = (runtime, env) => gaugesFunction(runtime, loadGaugesConfig(env), env);
 
 export const buildServingCheck: FunctionBuilder<CheckReport> = (runtime, env) => servingCheckFunction(runtime, loadServingCheckConfig(env), env);

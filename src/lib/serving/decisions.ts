@@ -30,19 +30,38 @@ export interface ServingState {
   readonly lastStartFailedAt: number | undefined;
   /** Serving time of runs that already ended on `day` (the policy's zone). */
   readonly served: { readonly day: string; readonly ms: number } | undefined;
+  /** A user's stop (`pneumo model stop`): no automatic start while it holds (see `isHeld`). */
+  readonly hold: ServingHold | undefined;
+}
+
+/** When a user's hold began, when it lapses (none: until a user start), and when a user start released it. */
+export interface ServingHold {
+  readonly at: number;
+  readonly until: number | undefined;
+  readonly releasedAt: number | undefined;
 }
 
 export type StartVerdict =
   | { readonly start: true; readonly reason: 'on-demand' }
-  | { readonly start: false; readonly why: 'disabled' | 'running' | 'in-flight' | 'gate-rejected' | 'quiet-hours' | 'daily-cap' | 'start-backoff' };
+  | { readonly start: false; readonly why: 'disabled' | 'running' | 'in-flight' | 'gate-rejected' | 'held' | 'quiet-hours' | 'daily-cap' | 'start-backoff' };
 
 export type CheckVerdict =
   | { readonly action: 'start'; readonly reason: 'on-demand' }
-  | { readonly action: 'stop'; readonly reason: 'idle' | 'cap' }
+  /** `user`: the model runs although a user holds it stopped (a start that raced the user's stop). */
+  | { readonly action: 'stop'; readonly reason: 'idle' | 'cap' | 'user' }
   | { readonly action: 'none'; readonly why: string };
 
 export function requestInFlight(state: ServingState, now: number, policy: ServingPolicy): boolean {
   return state.request !== undefined && now - state.request.at < policy.requestTimeoutMs;
+}
+
+/** Whether a user's hold keeps the model stopped at `now`: placed, not released, not lapsed. */
+export function holdApplies(hold: ServingHold | undefined, now: number): boolean {
+  return hold !== undefined && hold.releasedAt === undefined && (hold.until === undefined || now < hold.until);
+}
+
+export function isHeld(state: ServingState, now: number): boolean {
+  return holdApplies(state.hold, now);
 }
 
 export function inQuietHours(now: number, policy: ServingPolicy): boolean {
@@ -77,6 +96,7 @@ function capReached(state: ServingState, now: number, policy: ServingPolicy): bo
 export function onDemandStart(state: ServingState, now: number, policy: ServingPolicy): StartVerdict {
   if (!policy.onDemandStart) return { start: false, why: 'disabled' };
   if (state.gateRejected) return { start: false, why: 'gate-rejected' };
+  if (isHeld(state, now)) return { start: false, why: 'held' };
   if (requestInFlight(state, now, policy)) return { start: false, why: 'in-flight' };
   if (state.running) return { start: false, why: 'running' };
   if (state.lastStartFailedAt !== undefined && now - state.lastStartFailedAt < policy.startRetryMs) return { start: false, why: 'start-backoff' };
@@ -92,6 +112,8 @@ export function onDemandStart(state: ServingState, now: number, policy: ServingP
 export function servingCheck(state: ServingState, now: number, policy: ServingPolicy, pendingWork: boolean): CheckVerdict {
   if (requestInFlight(state, now, policy)) return { action: 'none', why: 'in-flight' };
   if (state.running) {
+    // A start that got past its hold check before the user's stop was recorded: the hold wins.
+    if (isHeld(state, now)) return { action: 'stop', reason: 'user' };
     if (capReached(state, now, policy)) return { action: 'stop', reason: 'cap' };
     // Images still waiting while it runs (a re-drive in progress) mean it is busy, whatever the marks say.
     if (pendingWork) return { action: 'none', why: 'pending-work' };

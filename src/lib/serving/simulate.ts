@@ -86,6 +86,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     lastUsedAt: undefined,
     lastStartFailedAt: undefined,
     served: undefined,
+    hold: undefined,
   };
   const queue: number[] = [];
   let head = 0;

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ACTIVE_MODEL_ID, RegistryTable } from '../tables/registry.js';
+import { ACTIVE_MODEL_ID, RegistryTable, SERVING_HOLD_ID } from '../tables/registry.js';
 import type { FieldChange, WriteCondition } from '../tables/registry.js';
-import type { ServingRequest, ServingState } from './decisions.js';
+import type { ServingHold, ServingRequest, ServingState } from './decisions.js';
 
 /*
  * The serving fields of the registry's `active` item:
@@ -14,7 +14,22 @@ import type { ServingRequest, ServingState } from './decisions.js';
  *   servedDay, servedMs     serving time of the runs that ended that day (the daily cap)
  *   lastStartFailedAt, lastStartError   the last failed start (on-demand starts back off after it)
  *   gateDecision   the promoted version's gate decision, copied at promotion
+ *
+ * and the registry's `serving#hold` item: a user's stop (`pneumo model stop`) that keeps the model stopped until a
+ * user or retrain start releases it or its `until` passes; who (`by`), when (`at`), why (`reason`, the user's
+ * words), `releasedAt`/`releasedBy`. An item of its own, because Promote rewrites the whole `active` item and
+ * must not erase a hold placed while its start ran.
  */
+
+/** A user's hold as stored (ISO times). */
+export interface HoldRecord {
+  readonly by: string;
+  readonly at: string;
+  readonly reason: string;
+  readonly until: string | undefined;
+  readonly releasedAt: string | undefined;
+  readonly releasedBy: string | undefined;
+}
 
 export interface ActiveServing {
   readonly projectVersionArn: string;
@@ -29,8 +44,22 @@ const time = (value: unknown): number | undefined => {
   return Number.isNaN(parsed) ? undefined : parsed;
 };
 
-/** Reads the serving state out of an `active` item; fields it does not know are ignored. */
-export function servingStateOf(item: Record<string, unknown>): ServingState {
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** A hold item as stored; undefined for none, or for an item without the time it was placed. */
+export function holdRecordOf(item: Record<string, unknown> | undefined): HoldRecord | undefined {
+  const at = text(item?.at);
+  if (!item || at === undefined || time(at) === undefined) return undefined;
+  return { by: text(item.by) ?? 'unknown', at, reason: text(item.reason) ?? '', until: text(item.until), releasedAt: text(item.releasedAt), releasedBy: text(item.releasedBy) };
+}
+
+export function servingHoldOf(record: HoldRecord | undefined): ServingHold | undefined {
+  const at = time(record?.at);
+  return record && at !== undefined ? { at, until: time(record.until), releasedAt: time(record.releasedAt) } : undefined;
+}
+
+/** Reads the serving state out of an `active` item (and the hold item); fields it does not know are ignored. */
+export function servingStateOf(item: Record<string, unknown>, holdItem?: Record<string, unknown>): ServingState {
   const serving = typeof item.serving === 'object' && item.serving !== null ? (item.serving as Record<string, unknown>) : undefined;
   const requestedAt = time(serving?.requestedAt);
   const kind = serving?.request;
@@ -44,6 +73,7 @@ export function servingStateOf(item: Record<string, unknown>): ServingState {
     lastUsedAt: time(item.lastUsedAt),
     lastStartFailedAt: time(item.lastStartFailedAt),
     served: typeof item.servedDay === 'string' && servedMs !== undefined ? { day: item.servedDay, ms: servedMs } : undefined,
+    hold: servingHoldOf(holdRecordOf(holdItem)),
   };
 }
 
@@ -56,10 +86,36 @@ export class ServingStore {
   }
 
   async read(): Promise<ActiveServing | undefined> {
-    const Item = await this.registry.get(ACTIVE_MODEL_ID);
+    const [Item, holdItem] = await Promise.all([this.registry.get(ACTIVE_MODEL_ID), this.registry.get(SERVING_HOLD_ID)]);
     if (!Item || typeof Item.projectVersionArn !== 'string') return undefined;
     const serving = Item.serving as Record<string, unknown> | undefined;
-    return { projectVersionArn: Item.projectVersionArn, state: servingStateOf(Item), requestedAtText: typeof serving?.requestedAt === 'string' ? serving.requestedAt : undefined };
+    return { projectVersionArn: Item.projectVersionArn, state: servingStateOf(Item, holdItem), requestedAtText: typeof serving?.requestedAt === 'string' ? serving.requestedAt : undefined };
+  }
+
+  /** The last hold placed (released or lapsed ones included), for PlanStart, the gauges and the CLI. */
+  async readHold(): Promise<HoldRecord | undefined> {
+    return holdRecordOf(await this.registry.get(SERVING_HOLD_ID));
+  }
+
+  /**
+   * A user stopped the model: written before the stop run starts, so every start decided after it sees it. A later
+   * stop replaces the hold (its words and `until` are the user's latest).
+   */
+  async placeHold(hold: { readonly by: string; readonly at: string; readonly reason: string; readonly until?: string | undefined }): Promise<void> {
+    await this.registry.put(SERVING_HOLD_ID, { by: hold.by, at: hold.at, reason: hold.reason, ...(hold.until ? { until: hold.until } : {}) });
+  }
+
+  /** A user or retrain start releases the hold (kept, with who and when, for the record); false when none held. */
+  async releaseHold(releasedBy: string, at: string): Promise<boolean> {
+    return this.registry.update(SERVING_HOLD_ID, { set: { releasedAt: at, releasedBy } }, { expression: 'attribute_exists(id) AND attribute_not_exists(releasedAt)' });
+  }
+
+  /** A start run refused by a hold ends the request that asked for it (only a request of its own reason). */
+  async startRequestEnded(reason: string): Promise<void> {
+    await this.updateActive(
+      { remove: ['serving'] },
+      { expression: 'serving.#kind = :start AND serving.#reason = :reason', names: { '#kind': 'request', '#reason': 'reason' }, values: { ':start': 'START', ':reason': reason } },
+    );
   }
 
   /**

@@ -10,12 +10,14 @@ export { isConditionFailure } from './conditions.js';
  *   id = "active"            the model classify uses (see model-registry.ts) and what the training side notes on it
  *   id = "lock#training"     one retrain at a time: versionName, executionArn, acquiredAt, expiresAt
  *   id = "version#<name>"    one per requested training: status, dataset counts, metrics, gate decision, outcome
+ *   id = "serving#hold"      a user's stop that keeps the model stopped (src/lib/serving/store.ts)
  *
  * Every read and write of it goes through this module.
  */
 
 export const ACTIVE_MODEL_ID = 'active';
 export const TRAINING_LOCK_ID = 'lock#training';
+export const SERVING_HOLD_ID = 'serving#hold';
 const VERSION_ID_PREFIX = 'version#';
 
 export function versionItemId(versionName: string): string {

@@ -2,9 +2,10 @@ import type { StartConfig } from '../config.js';
 import { InvalidEventError, InvalidTrainingInputError, NoModelToStartError } from '../errors.js';
 import * as z from 'zod/mini';
 import { looseNumber, looseString, parseWith } from '../schema.js';
-import { START_REASONS } from '../serving/decisions.js';
+import { holdApplies, START_REASONS } from '../serving/decisions.js';
 import type { StartReason } from '../serving/decisions.js';
 import type { ServingPolicy } from '../serving/policy.js';
+import { servingHoldOf } from '../serving/store.js';
 import type { ServingStore } from '../serving/store.js';
 import { checkUnitsFit } from '../serving/units.js';
 import { inferenceUnits, parseInput, StartInputSchema } from './input.js';
@@ -19,6 +20,8 @@ export interface StartPlan {
   readonly maxStartPolls: number;
   /** Who asked: `on-demand` (classify, the serving check), `schedule`, `retrain`, or `user` (the default). */
   readonly reason: StartReason;
+  /** Present when a user's hold refused this start: the machine ends without starting anything. */
+  readonly held?: { readonly by: string; readonly since: string; readonly until: string | null };
 }
 
 /** Absent (or null) is a user's start. */
@@ -26,6 +29,9 @@ const StartReasonSchema = z.pipe(
   z.transform((value: unknown) => value ?? 'user'),
   z.enum(START_REASONS, { error: (issue) => `reason must be one of ${START_REASONS.join(', ')}, got ${JSON.stringify(issue.input)}` }),
 );
+
+/** A person's explicit start (the CLI, a retrain they ran) releases a hold; automatic ones are refused by it. */
+const RELEASES_HOLD: ReadonlySet<StartReason> = new Set(['user', 'retrain']);
 
 function startReason(value: unknown): StartReason {
   return parseWith(StartReasonSchema, value, (message) => new InvalidTrainingInputError(message));
@@ -60,8 +66,7 @@ export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<Star
     if (!fit.ok) throw new InvalidTrainingInputError(`inference units ${units.min}–${units.max} do not fit classify: ${fit.message}`);
   }
   const now = (deps.clock ?? Date.now)();
-  await deps.serving.store.startRunBegan(reason, now, now - deps.serving.policy.requestTimeoutMs);
-  return {
+  const plan: StartPlan = {
     reason,
     versionName,
     minInferenceUnits: units.min,
@@ -69,6 +74,19 @@ export async function planStart(deps: PlanStartDeps, raw: unknown): Promise<Star
     startPollSeconds: deps.config.startPollSeconds,
     maxStartPolls: Math.ceil((deps.config.maxStartMinutes * 60) / deps.config.startPollSeconds),
   };
+  const { store } = deps.serving;
+  if (RELEASES_HOLD.has(reason)) {
+    await store.releaseHold(`${reason} start`, new Date(now).toISOString());
+  } else {
+    const hold = await store.readHold();
+    if (hold && holdApplies(servingHoldOf(hold), now)) {
+      // Ends the on-demand or scheduled request that asked, so nothing stays "in flight" behind the hold.
+      await store.startRequestEnded(reason);
+      return { ...plan, held: { by: hold.by, since: hold.at, until: hold.until ?? null } };
+    }
+  }
+  await store.startRunBegan(reason, now, now - deps.serving.policy.requestTimeoutMs);
+  return plan;
 }
 
 export interface Promotion {

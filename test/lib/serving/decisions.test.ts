@@ -15,6 +15,7 @@ const stopped: ServingState = {
   lastUsedAt: NOW - 100 * MINUTE,
   lastStartFailedAt: undefined,
   served: undefined,
+  hold: undefined,
 };
 const running: ServingState = { ...stopped, running: true, startedAt: NOW - 20 * MINUTE, lastUsedAt: NOW - 2 * MINUTE };
 const policy: ServingPolicy = { ...DEFAULT_POLICY, idleStopMs: 5 * MINUTE };
@@ -28,6 +29,8 @@ describe('onDemandStart', () => {
     ['disabled', stopped, { onDemandStart: false }],
     ['running', running, {}],
     ['gate-rejected', { ...stopped, gateRejected: true }, {}],
+    ['held', { ...stopped, hold: { at: NOW - MINUTE, until: undefined, releasedAt: undefined } }, {}],
+    ['held', { ...stopped, hold: { at: NOW - MINUTE, until: NOW + 1, releasedAt: undefined } }, {}],
     ['in-flight', { ...stopped, request: { kind: 'START' as const, at: NOW - MINUTE } }, {}],
     ['in-flight', { ...stopped, request: { kind: 'STOP' as const, at: NOW - MINUTE } }, {}],
     ['start-backoff', { ...stopped, lastStartFailedAt: NOW - 5 * MINUTE }, {}],
@@ -35,6 +38,11 @@ describe('onDemandStart', () => {
     ['daily-cap', { ...stopped, served: { day: '2026-12-01', ms: 2 * 60 * MINUTE } }, { dailyCapMs: 2 * 60 * MINUTE }],
   ])('waits: %s', (why, state, change) => {
     expect(onDemandStart(state, NOW, { ...policy, ...change })).toEqual({ start: false, why });
+  });
+
+  it('starts again once a hold is released or its until has passed', () => {
+    expect(onDemandStart({ ...stopped, hold: { at: NOW - 9 * MINUTE, until: undefined, releasedAt: NOW - MINUTE } }, NOW, policy).start).toBe(true);
+    expect(onDemandStart({ ...stopped, hold: { at: NOW - 9 * MINUTE, until: NOW, releasedAt: undefined } }, NOW, policy).start).toBe(true);
   });
 
   it('takes over a request older than the request timeout (its run died)', () => {
@@ -48,6 +56,13 @@ describe('onDemandStart', () => {
 });
 
 describe('servingCheck', () => {
+  it('stops a held model that runs anyway (a start that raced the user\'s stop), busy or not, once nothing is in flight', () => {
+    const held = { at: NOW - MINUTE, until: undefined, releasedAt: undefined };
+    expect(servingCheck({ ...running, hold: held }, NOW, policy, true)).toEqual({ action: 'stop', reason: 'user' });
+    expect(servingCheck({ ...running, hold: held, request: { kind: 'STOP', at: NOW - MINUTE } }, NOW, policy, false)).toEqual({ action: 'none', why: 'in-flight' });
+    expect(servingCheck({ ...stopped, hold: held }, NOW, policy, true)).toEqual({ action: 'none', why: 'held' });
+  });
+
   it('stops a model idle for idleStopMs, counting from its start when it answered nothing since', () => {
     expect(servingCheck({ ...running, lastUsedAt: NOW - 5 * MINUTE }, NOW, policy, false)).toEqual({ action: 'stop', reason: 'idle' });
     expect(servingCheck({ ...running, lastUsedAt: NOW - 4 * MINUTE }, NOW, policy, false)).toEqual({ action: 'none', why: 'in-use' });
