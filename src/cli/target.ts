@@ -31,6 +31,8 @@ export interface TargetNames {
   readonly servingSchedule: unknown;
   /** The stage's review threshold (0–100) as the stack describes it; checked where it is used. */
   readonly reviewThreshold?: unknown;
+  /** The stage's positive label as the stack describes it; checked where it is used. */
+  readonly positiveLabel?: unknown;
   /** Prefix of the stage's CloudWatch alarm names; the local stack has no CloudWatch. */
   readonly alarmPrefix?: string | undefined;
   /** The CloudFormation stack of a deployed stage. */
@@ -124,6 +126,7 @@ const EndpointsFileSchema = z.looseObject({
     projectName: z.optional(z.string()),
     servingSchedule: z.optional(z.unknown()),
     reviewThreshold: z.optional(z.unknown()),
+    positiveLabel: z.optional(z.unknown()),
     eventBus: z.optional(z.string()),
     eventsFile: z.optional(z.string()),
   }),
@@ -191,6 +194,7 @@ export function localTarget(file: EndpointsFile, dataDir: string): Target {
       stateMachines,
       servingSchedule: file.names.servingSchedule,
       reviewThreshold: file.names.reviewThreshold,
+      positiveLabel: file.names.positiveLabel,
       eventBus: file.names.eventBus,
       eventsFile: file.names.eventsFile,
     },
@@ -230,6 +234,7 @@ export function awsTargetFromOutputs(stage: string, region: string, outputs: Sta
       stateMachines,
       servingSchedule: outputs.ServingSchedule,
       reviewThreshold: outputs.ReviewThreshold,
+      positiveLabel: outputs.PositiveLabel,
       alarmPrefix: `pneumo-${stage}-`,
       stackName: `pneumo-${stage}`,
       eventBus: outputs.EventBusName,

@@ -81,6 +81,8 @@ export interface LocalStack {
     readonly servingSchedule: ServingSchedule | undefined;
     /** Top-label confidence below which classify answers NEEDS_REVIEW (the stack's `ReviewThreshold` output). */
     readonly reviewThreshold: number | undefined;
+    /** The label the gate checks and the review worklist orders first (the stack's `PositiveLabel` output). */
+    readonly positiveLabel: string | undefined;
   };
   readonly invokers: Readonly<Record<string, AsyncInvoker>>;
   /** Each function's own runtime by logical id: its clients, logger and metrics, as its container would have them. */
@@ -376,6 +378,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const projectName = template.Outputs?.ProjectName?.Value;
   const servingSchedule = template.Outputs?.ServingSchedule?.Value;
   const reviewThreshold = Number(template.Outputs?.ReviewThreshold?.Value);
+  const positiveLabel = template.Outputs?.PositiveLabel?.Value;
   return {
     endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, rekognition: emulator.url, sfn: sfn.url, events: eventBridge.url },
     names: {
@@ -387,6 +390,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       projectName: typeof projectName === 'string' ? projectName : undefined,
       servingSchedule: servingSchedule === undefined ? undefined : parseServingSchedule(servingSchedule),
       reviewThreshold: Number.isFinite(reviewThreshold) ? reviewThreshold : undefined,
+      positiveLabel: typeof positiveLabel === 'string' ? positiveLabel : undefined,
     },
     invokers,
     runtimes,

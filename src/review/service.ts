@@ -207,7 +207,10 @@ export class ReviewService {
 }
 
 /** The review service of one reviewer on a target's bucket and tables, with cursors signed by a fresh key. */
-export function reviewServiceFor(target: Target, options: { readonly reviewer: string; readonly threshold: number | undefined; readonly now: () => number }): ReviewService {
+export function reviewServiceFor(
+  target: Target,
+  options: { readonly reviewer: string; readonly threshold: number | undefined; readonly positiveLabel?: string; readonly now: () => number },
+): ReviewService {
   return new ReviewService({
     documents: target.clients.documents,
     s3: target.clients.s3,
@@ -215,7 +218,7 @@ export function reviewServiceFor(target: Target, options: { readonly reviewer: s
     resultsTable: target.names.resultsTable,
     registryTable: target.names.registryTable,
     reviewer: options.reviewer,
-    plan: { ...DEFAULT_PLAN, threshold: options.threshold },
+    plan: { ...DEFAULT_PLAN, ...(options.positiveLabel ? { positiveLabel: options.positiveLabel } : {}), threshold: options.threshold },
     cursors: new CursorCodec(randomBytes(32)),
     now: options.now,
   });

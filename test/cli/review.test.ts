@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { review, reviewThresholdOf } from '../../src/cli/commands/review.js';
+import { positiveLabelOf, review, reviewThresholdOf } from '../../src/cli/commands/review.js';
 import { runCli } from '../../src/cli/program.js';
 import type { ReviewServer } from '../../src/review/server.js';
 import { captureIo, startLocalServers, testContext } from '../fixtures/cli.js';
@@ -64,5 +64,9 @@ describe('pneumo review', () => {
 
   it('reads the review threshold the stack outputs, and nothing else', () => {
     expect([80, '80', '72.5', undefined, 'high', '101'].map((value) => reviewThresholdOf(servers.target({ names: { reviewThreshold: value } })))).toEqual([80, 80, 72.5, undefined, undefined, undefined]);
+  });
+
+  it('orders the positive label the stack outputs first, and falls back to PNEUMONIA for a missing or malformed one', () => {
+    expect(['VIRAL', undefined, '../x', 7].map((value) => positiveLabelOf(servers.target({ names: { positiveLabel: value } })))).toEqual(['VIRAL', 'PNEUMONIA', 'PNEUMONIA', 'PNEUMONIA']);
   });
 });

@@ -801,6 +801,12 @@ describe('outputs', () => {
     expect(threshold).toBe(80);
   });
 
+  it('gives the review page the positive label the quality gate checks', () => {
+    const environment = objectAt(objectAt(resource(template, 'PrepareDatasetLambdaFunction', 'AWS::Lambda::Function').Properties, 'Environment'), 'Variables');
+    expect(environment.POSITIVE_LABEL).toBe('PNEUMONIA');
+    expect(template.Outputs.PositiveLabel?.Value).toBe(environment.POSITIVE_LABEL);
+  });
+
   it('describes the serving schedule the CLI prices, as valid JSON matching the schedules deployed', () => {
     const schedule = parseServingSchedule(template.Outputs.ServingSchedule?.Value);
     const stop = resource(template, 'StopModelSchedule', 'AWS::Scheduler::Schedule').Properties;

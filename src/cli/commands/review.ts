@@ -3,6 +3,7 @@ import { buildPageAssets } from '../../review/page-assets.js';
 import { startReviewServer } from '../../review/server.js';
 import type { ReviewServer } from '../../review/server.js';
 import { reviewServiceFor } from '../../review/service.js';
+import { LABEL_NAME } from '../../lib/training/dataset.js';
 import { DEFAULT_PLAN } from '../../review/worklist.js';
 import { callerName } from '../caller.js';
 import type { CommandContext } from '../context.js';
@@ -25,6 +26,12 @@ async function reviewerOf(target: Target, given: string | undefined): Promise<st
   return given ?? callerName(target, 'pass --reviewer <name>');
 }
 
+/** The stack's PositiveLabel output when it is a label name, else the default (stacks from before the output). */
+export function positiveLabelOf(target: Target): string {
+  const value = target.names.positiveLabel;
+  return typeof value === 'string' && LABEL_NAME.test(value) ? value : DEFAULT_PLAN.positiveLabel;
+}
+
 /** The stack's ReviewThreshold output (a number 0–100), or undefined when the target does not say. */
 export function reviewThresholdOf(target: Target): number | undefined {
   const value = Number(target.names.reviewThreshold);
@@ -45,7 +52,8 @@ export async function review(ctx: CommandContext, options: ReviewOptions): Promi
   const { io, target } = ctx;
   const reviewer = await reviewerOf(target, options.reviewer);
   const threshold = reviewThresholdOf(target);
-  const service = reviewServiceFor(target, { reviewer, threshold, now: ctx.now });
+  const positiveLabel = positiveLabelOf(target);
+  const service = reviewServiceFor(target, { reviewer, threshold, positiveLabel, now: ctx.now });
   let server: ReviewServer;
   try {
     server = await startReviewServer({
@@ -53,7 +61,7 @@ export async function review(ctx: CommandContext, options: ReviewOptions): Promi
       assets: await buildPageAssets(),
       port: options.port,
       log: (line) => { io.err(line); },
-      session: { target: target.description, positiveLabel: DEFAULT_PLAN.positiveLabel, threshold: threshold ?? null },
+      session: { target: target.description, positiveLabel, threshold: threshold ?? null },
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`--port ${options.port ?? 0} is taken on 127.0.0.1; choose another or leave it out for a free one`, { cause: error });
