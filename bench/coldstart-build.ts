@@ -37,7 +37,9 @@ export async function esbuildOptionsOf(packageDir: string): Promise<BuildOptions
   const custom = Object.fromEntries(Object.entries(state.service.custom.esbuild).filter(([key]) => !pluginOnly.has(key)));
   // `plugins` names a file serverless-esbuild `require`s from the service directory; load the same file.
   const pluginsFile = state.service.custom.esbuild.plugins;
-  const plugins = typeof pluginsFile === 'string' ? (createRequire(import.meta.url)(join(PROJECT_DIR, pluginsFile)) as Plugin[]) : [];
+  // It exports a function of the Serverless instance; without one it leaves chunks where esbuild writes them.
+  const exported = typeof pluginsFile === 'string' ? (createRequire(import.meta.url)(join(PROJECT_DIR, pluginsFile)) as Plugin[] | ((serverless?: unknown) => Plugin[])) : [];
+  const plugins = typeof exported === 'function' ? exported() : exported;
   return { ...(custom as BuildOptions), plugins, outExtension: { '.js': extension } };
 }
 
@@ -57,9 +59,23 @@ function packageOf(path: string): string {
   return match?.[1] ?? (path.startsWith('src/') ? 'src (pneumo)' : path.includes('<') ? '(esbuild runtime)' : path);
 }
 
+/** The outputs Node loads when it imports the entry: the entry file and the chunks it imports statically, not `import()`ed ones. */
+export function coldPathOutputs(metafile: Metafile): string[] {
+  const entry = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint !== undefined)?.[0];
+  const loaded = new Set<string>();
+  const visit = (file: string): void => {
+    if (loaded.has(file) || !metafile.outputs[file]) return;
+    loaded.add(file);
+    for (const imported of metafile.outputs[file].imports) if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+  };
+  if (entry) visit(entry);
+  return [...loaded];
+}
+
+/** Bytes per package in what the entry's import loads (code split off behind `import()` is not parsed at cold start). */
 export function weights(metafile: Metafile): PackageWeight[] {
   const byPackage = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const output of coldPathOutputs(metafile).map((file) => metafile.outputs[file]).filter((o) => o !== undefined)) {
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       byPackage.set(packageOf(path), (byPackage.get(packageOf(path)) ?? 0) + bytesInOutput);
     }
@@ -116,8 +132,10 @@ export async function buildBundle(options: BuildOptions, entry: string, outDir: 
   if (!mjs) throw new Error(`esbuild wrote no .mjs for ${entry}`);
   const map = `${mjs}.map`;
   const hasMap = (await readdir(outDir)).includes(map);
-  const zipBytes = await zipSize(outDir, hasMap ? [mjs, map] : [mjs], join(outDir, '..', `${basename(outDir)}.zip`));
-  const zipWithoutMapBytes = await zipSize(outDir, [mjs], join(outDir, '..', `${basename(outDir)}-nomap.zip`));
+  // The zip holds the chunks too (`splitting`), each with its map.
+  const files = (await readdir(outDir, { recursive: true })).map(String).filter((f) => f.endsWith('.mjs') || f.endsWith('.map'));
+  const zipBytes = await zipSize(outDir, files, join(outDir, '..', `${basename(outDir)}.zip`));
+  const zipWithoutMapBytes = await zipSize(outDir, files.filter((f) => f.endsWith('.mjs')), join(outDir, '..', `${basename(outDir)}-nomap.zip`));
   return {
     file: join(outDir, mjs),
     metafile: result.metafile,

@@ -197,12 +197,14 @@ async function unzipPackagedBundles(packageDir: string, template: CfnTemplate, w
     await mkdir(dir, { recursive: true });
     await run('unzip', ['-q', join(packageDir, zip), '-d', dir]);
     const files = (await readdir(dir, { recursive: true })).map(String);
-    const mjs = files.find((f) => f.endsWith('.mjs'));
+    // The handler's bundle, not one of its chunks (src/handlers/chunks-<handler>/).
+    const mjs = files.find((f) => f.endsWith('.mjs') && !/(^|\/)chunks-[^/]+\//.test(f));
     if (!mjs) throw new Error(`${zip} holds no .mjs`);
     const map = files.find((f) => f === `${mjs}.map`);
     const withoutMap = join(work, `${name}-nomap.zip`);
     await copyFile(join(packageDir, zip), withoutMap);
-    if (map) await run('zip', ['-q', '-d', withoutMap, map]);
+    const maps = files.filter((f) => f.endsWith('.map'));
+    if (maps.length > 0) await run('zip', ['-q', '-d', withoutMap, ...maps]);
     const logicalId = functions.find(([id]) => id.toLowerCase() === `${name}LambdaFunction`.toLowerCase())?.[0] ?? '';
     bundles.push({
       name,

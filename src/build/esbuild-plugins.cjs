@@ -1,7 +1,8 @@
 // @ts-check
 /*
  * esbuild plugins for the Lambda bundles, loaded by serverless-esbuild (`custom.esbuild.plugins` in
- * serverless.yml) and by the cold-start benchmark. CommonJS because serverless-esbuild `require`s this file.
+ * serverless.yml, which calls the exported function with the Serverless instance) and by the cold-start benchmark
+ * (without one). CommonJS because serverless-esbuild `require`s this file.
  */
 'use strict';
 
@@ -27,4 +28,53 @@ const dependencyFramesByFileOnly = {
   },
 };
 
-module.exports = [dependencyFramesByFileOnly];
+/**
+ * Code splitting for bundles built side by side. With `splitting: true` esbuild writes each `import()`ed module
+ * (classify's on-demand start loads `@aws-sdk/client-sfn` so) to a chunk loaded on first use, not at cold start.
+ * serverless-esbuild 1.57.2 builds every function into one folder and zips every file in it but the other
+ * handlers into each function, so each zip would carry every function's chunks (about 800 KB each). Each bundle's
+ * chunks go to a folder named after its handler file (`chunks-classify/`), which is then moved under
+ * serverless-esbuild's per-function folder (`__only_<function>/`, the one it uses for a function's own
+ * `package.patterns`), whose files only that function's zip holds, at the path the bundle imports them from.
+ * @param {{ service: { functions?: Record<string, { handler?: string } | null> } } | undefined} serverless
+ * @returns {import('esbuild').Plugin}
+ */
+function chunksPerFunction(serverless) {
+  return {
+    name: 'chunks-per-function',
+    setup(build) {
+      const options = build.initialOptions;
+      const entries = Array.isArray(options.entryPoints) ? options.entryPoints : [];
+      const entry = entries.length === 1 && typeof entries[0] === 'string' ? entries[0] : undefined;
+      if (!options.splitting || !entry || !options.outdir) return;
+      const handlerFile = entry.slice(0, entry.length - path.extname(entry).length);
+      const chunkDir = `chunks-${path.basename(handlerFile)}`;
+      options.chunkNames = `${chunkDir}/[name]-[hash]`;
+      if (!serverless) return;
+      const outdir = options.outdir;
+      // serverless-esbuild's outdir is <build folder>/<the handler's folder>.
+      const buildDir = path.resolve(outdir, path.relative(path.dirname(handlerFile), '.'));
+      const functions = Object.entries(serverless.service.functions ?? {})
+        .filter(([, fn]) => typeof fn?.handler === 'string' && fn.handler.slice(0, fn.handler.lastIndexOf('.')) === handlerFile)
+        .map(([alias]) => alias);
+      build.onEnd(async (result) => {
+        const chunks = path.join(outdir, chunkDir);
+        if (result.errors.length > 0 || !(await fs.stat(chunks).catch(() => undefined))) return;
+        if (functions.length === 0) {
+          return { errors: [{ text: `${entry}: no function in serverless.yml has this handler, so its chunks have no zip to go to` }] };
+        }
+        for (const alias of functions) {
+          const target = path.join(buildDir, `__only_${alias}`, path.relative(buildDir, chunks));
+          await fs.rm(target, { recursive: true, force: true });
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          await fs.cp(chunks, target, { recursive: true });
+        }
+        await fs.rm(chunks, { recursive: true, force: true });
+        return undefined;
+      });
+    },
+  };
+}
+
+/** @param {Parameters<typeof chunksPerFunction>[0]} [serverless] @returns {import('esbuild').Plugin[]} */
+module.exports = (serverless) => [dependencyFramesByFileOnly, chunksPerFunction(serverless)];
