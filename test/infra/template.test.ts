@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServingSchedule } from '../../src/lib/cost.js';
 import { packageTemplate } from '../../src/local/template.js';
@@ -822,9 +822,12 @@ describe('classify artifact', () => {
     return join(packaged.dir, 'classify.zip');
   }
 
-  it('holds a minified ESM bundle with a linked source map and nothing else', () => {
+  it('holds a minified ESM bundle with a linked source map, its own chunks with theirs, and nothing else', () => {
     const entries = readZip(classifyZip());
-    expect(entries.map((entry) => entry.name).sort()).toEqual(['src/handlers/classify.mjs', 'src/handlers/classify.mjs.map']);
+    const names = entries.map((entry) => entry.name);
+    const chunks = names.filter((name) => name.startsWith('src/handlers/chunks-classify/') && name.endsWith('.mjs'));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(names.sort()).toEqual(['src/handlers/classify.mjs', 'src/handlers/classify.mjs.map', ...chunks.flatMap((chunk) => [chunk, `${chunk}.map`])].sort());
     const bundle = entries.find((entry) => entry.name === 'src/handlers/classify.mjs');
     if (!bundle) throw new Error('no bundle');
     // The SDK clients and Powertools are bundled, minified: hundreds of KB, not MB.
@@ -838,6 +841,35 @@ describe('classify artifact', () => {
     const map = entries.find((entry) => entry.name === 'src/handlers/classify.mjs.map');
     const parsed = JSON.parse(map?.read().toString('utf8') ?? '{}') as { sources?: string[] };
     expect(parsed.sources).toEqual(expect.arrayContaining([expect.stringMatching(/src\/handlers\/classify\.ts$/)]));
+  });
+
+  it('keeps the Step Functions client out of what a cold start loads: it is a chunk imported on the first start', () => {
+    const files = new Map(readZip(classifyZip()).map((entry) => [entry.name, entry.read().toString('utf8')]));
+    // The SFN client's awsJson1.0 target prefix: in the client's own code, in no other client.
+    const hasSfnClient = (file: string): boolean => (files.get(file) ?? '').includes('"AWSStepFunctions"');
+    const coldPath = staticallyLoaded('src/handlers/classify.mjs', files);
+    expect(coldPath.length).toBeGreaterThan(1);
+    expect(coldPath.filter(hasSfnClient)).toEqual([]);
+    const lazy = [...files.keys()].filter(hasSfnClient);
+    expect(lazy).toHaveLength(1);
+    expect(lazy[0]).toMatch(/^src\/handlers\/chunks-classify\//);
+    expect(importedModules('src/handlers/classify.mjs', files.get('src/handlers/classify.mjs') ?? '').dynamic).toContain(lazy[0]);
+  });
+
+  it('gives every function the chunks its bundle imports, in its own zip only', () => {
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const zips = functions.map((fn) => render(objectAt(fn.Properties, 'Code').S3Key).split('/').pop() ?? '');
+    expect(zips).toHaveLength(9);
+    for (const zip of zips) {
+      const files = new Map(readZip(join(packaged.dir, zip)).map((entry) => [entry.name, entry.read().toString('utf8')]));
+      const folders = new Set([...files.keys()].map((name) => /^src\/handlers\/(chunks-[^/]+)\//.exec(name)?.[1]).filter((folder) => folder !== undefined));
+      expect([...folders], zip).toHaveLength(1);
+      for (const [name, code] of files) {
+        if (!name.endsWith('.mjs')) continue;
+        const { static: loaded, dynamic } = importedModules(name, code);
+        for (const imported of [...loaded, ...dynamic]) expect(files.has(imported), `${zip}: ${name} imports ${imported}`).toBe(true);
+      }
+    }
   });
 
   function unpackedClassify(): string {
@@ -866,9 +898,15 @@ describe('classify artifact', () => {
     });
   }
 
-  it('loads in Node and exports the handler', async () => {
+  it('loads in Node and exports the handler, and the on-demand start\'s chunk loads from the zip', async () => {
     const bundle = unpackedClassify();
     expect(await runNode(`const m = await import(${JSON.stringify(bundle)}); console.log(typeof m.handler);`)).toBe('function');
+    const files = new Map(readZip(classifyZip()).map((entry) => [entry.name, entry.read().toString('utf8')]));
+    const sfnChunk = [...files.keys()].find((name) => (files.get(name) ?? '').includes('"AWSStepFunctions"')) ?? '';
+    const chunk = join(bundle, '../../..', sfnChunk);
+    // Its exports are minified: a client class with `send` and a command class among them.
+    const script = `const m = await import(${JSON.stringify(chunk)}); console.log(Object.values(m).some((v) => typeof v === 'function' && typeof v.prototype?.send === 'function'));`;
+    expect(await runNode(script)).toBe('true');
   });
 
   it('maps a stack trace from the minified bundle back to TypeScript lines', async () => {
@@ -892,3 +930,22 @@ describe('classify artifact', () => {
     expect(statSync(classifyZip()).size).toBeLessThanOrEqual(300_000);
   });
 });
+
+/** The relative modules a bundle file imports, resolved to zip paths: statically (loaded with it) and by `import()`. */
+function importedModules(file: string, code: string): { static: string[]; dynamic: string[] } {
+  const resolve = (specifier: string): string => posix.join(posix.dirname(file), specifier);
+  const all = (pattern: RegExp): string[] => [...code.matchAll(pattern)].map((match) => resolve(match[1] ?? ''));
+  return { static: all(/(?:\bfrom|\bimport)\s*["'](\.\.?\/[^"']+)["']/g), dynamic: all(/\bimport\(\s*["'](\.\.?\/[^"']+)["']\s*\)/g) };
+}
+
+/** Every file Node loads when it imports `entry` (the static import graph within the zip). */
+function staticallyLoaded(entry: string, files: ReadonlyMap<string, string>): string[] {
+  const loaded = new Set<string>();
+  const visit = (file: string): void => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const imported of importedModules(file, files.get(file) ?? '').static) visit(imported);
+  };
+  visit(entry);
+  return [...loaded];
+}
