@@ -61,7 +61,9 @@ function packageOf(path: string): string {
 
 /** The outputs Node loads when it imports the entry: the entry file and the chunks it imports statically, not `import()`ed ones. */
 export function coldPathOutputs(metafile: Metafile): string[] {
-  const entry = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint !== undefined)?.[0];
+  // Chunks esbuild splits off behind import() are entry points too: the bundle's own is the one nothing imports.
+  const imported = new Set(Object.values(metafile.outputs).flatMap((output) => output.imports.map((i) => i.path)));
+  const entry = Object.entries(metafile.outputs).find(([file, output]) => output.entryPoint !== undefined && !imported.has(file))?.[0];
   const loaded = new Set<string>();
   const visit = (file: string): void => {
     if (loaded.has(file) || !metafile.outputs[file]) return;
@@ -102,12 +104,6 @@ export class Metrics {
   captureColdStartMetric() {}
   publishStoredMetrics() { if (this.stored.length) console.log(JSON.stringify({ _aws: { Timestamp: Date.now() }, metrics: this.stored })); this.stored = []; }
 }
-`;
-
-/** The on-demand start's client, for a classify measured as if it were loaded from a file of its own. */
-export const SFN_CLIENT_STUB = `
-export class SFNClient { send() { throw new Error('bench stub: no Step Functions client'); } }
-export class StartExecutionCommand { constructor(input) { this.input = input; } }
 `;
 
 export function aliasPlugin(pattern: RegExp, file: string): Plugin {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import type { CfnTemplate } from '../src/local/template.js';
-import { aliasPlugin, buildBundle, esbuildOptionsOf, fileSize, packageVariant, POWERTOOLS_STUB, run, SFN_CLIENT_STUB, weights, zipSize } from './coldstart-build.js';
+import { aliasPlugin, buildBundle, esbuildOptionsOf, fileSize, packageVariant, POWERTOOLS_STUB, run, weights, zipSize } from './coldstart-build.js';
 import type { Built, BundleSizes, PackagedVariant, PackageWeight } from './coldstart-build.js';
 import { fixed, kb, median, PROJECT_DIR } from './common.js';
 import type { SummaryLine } from './common.js';
@@ -121,7 +121,8 @@ const EMPTY = 'empty module';
 const STUBBED = 'classify, Powertools stubbed';
 const NO_KEEP_NAMES = 'classify, keepNames off';
 const TRACED = 'classify, Powertools Tracer';
-const NO_SFN = 'classify, SFN client stubbed';
+const NO_SPLIT = 'classify without code splitting';
+const FLOOR_NO_SPLIT = 'floor without code splitting';
 
 const CLASSIFY_ENTRY = 'src/handlers/classify.ts'; // relative to the project, as serverless-esbuild passes it
 const TRACED_ENTRY = 'bench/variants/classify-traced.ts';
@@ -151,7 +152,8 @@ interface ComparisonBundles {
   readonly noKeepNames: Built;
   readonly noMap: Built;
   readonly traced: Built;
-  readonly noSfn: Built;
+  readonly noSplit: Built;
+  readonly floorNoSplit: Built;
 }
 
 /** The packaged classify files zipped with Info-ZIP (what serverless-esbuild's nativeZip: true uses). */
@@ -236,7 +238,6 @@ async function buildComparisonBundles(esbuildOptions: BuildOptions, classify: Bu
   );
   await writeFile(join(entries, 'empty.ts'), 'export const handler = async (): Promise<null> => null;\n');
   await writeFile(join(entries, 'powertools-stub.mjs'), POWERTOOLS_STUB);
-  await writeFile(join(entries, 'sfn-stub.mjs'), SFN_CLIENT_STUB);
   const builtDir = (name: string): string => join(work, 'built', name);
   const rebuilt = await buildBundle(esbuildOptions, CLASSIFY_ENTRY, builtDir('classify'));
   const packagedMjs = await readFile(classify.file);
@@ -256,9 +257,9 @@ async function buildComparisonBundles(esbuildOptions: BuildOptions, classify: Bu
     noKeepNames: await buildBundle(esbuildOptions, CLASSIFY_ENTRY, builtDir('classify-no-keepnames'), { keepNames: false }),
     noMap: await buildBundle(esbuildOptions, CLASSIFY_ENTRY, builtDir('classify-no-sourcemap'), { sourcemap: false }),
     traced: await buildBundle(esbuildOptions, TRACED_ENTRY, builtDir('classify-traced')),
-    noSfn: await buildBundle(esbuildOptions, CLASSIFY_ENTRY, builtDir('classify-no-sfn'), {
-      plugins: [aliasPlugin(/^@aws-sdk\/client-sfn$/, join(entries, 'sfn-stub.mjs')), ...(esbuildOptions.plugins ?? [])],
-    }),
+    // Every import() inlined, as before splitting: the SDK's credential providers and the SFN client parsed at cold start.
+    noSplit: await buildBundle(esbuildOptions, CLASSIFY_ENTRY, builtDir('classify-no-splitting'), { splitting: false }),
+    floorNoSplit: await buildBundle(esbuildOptions, join(entries, 'floor.ts'), builtDir('floor-no-splitting'), { ...outside, splitting: false }),
   };
 }
 
@@ -281,7 +282,8 @@ function importCandidates(packaged: PackagedBundles, built: ComparisonBundles): 
     { name: EMPTY, file: built.empty.file, env, modes: [true, false] },
     { name: STUBBED, file: built.noPowertools.file, env, modes: [true, false] },
     { name: NO_KEEP_NAMES, file: built.noKeepNames.file, env, modes: [true] },
-    { name: NO_SFN, file: built.noSfn.file, env, modes: [true] },
+    { name: NO_SPLIT, file: built.noSplit.file, env, modes: [true] },
+    { name: FLOOR_NO_SPLIT, file: built.floorNoSplit.file, env, modes: [true] },
     { name: TRACED, file: built.traced.file, env: { ...env, ...ACTIVE_TRACING_ENV }, modes: [true, false] },
     ...packaged.bundles.filter((b) => b !== packaged.classify).map((b) => ({ name: b.name, file: b.file, env: b.env, modes: [true] })),
   ];
@@ -478,11 +480,11 @@ function optionEffects(m: Measured): OptionEffect[] {
       floorMs,
     ),
     effect(
-      "the on-demand start's @aws-sdk/client-sfn out of classify's file (upper bound: stubbed)",
-      'load the SFN client from a file of its own on the first start (esbuild splitting, or a second entry in the zip) instead of the dynamic import inlined into the bundle',
-      packagedEstimate(m, m.built.noSfn.sizes, true),
-      at(NO_SFN, true),
-      floorMs,
+      'without code splitting (every import() inlined, as before), against the floor built the same way',
+      'serverless.yml custom.esbuild: splitting: false',
+      packagedEstimate(m, m.built.noSplit.sizes, true),
+      at(NO_SPLIT, true),
+      at(FLOOR_NO_SPLIT, true),
     ),
     effect('esbuild sourcemap: false (rebuilt; the first row built rather than unzipped)', 'serverless.yml custom.esbuild: sourcemap: false', packagedEstimate(m, noMap.sizes, false)),
     effect('zip with Info-ZIP instead of archiver (same files)', 'serverless.yml custom.esbuild: nativeZip: true (needs the `zip` command where you package)', m.infoZip.withMap),
@@ -555,7 +557,8 @@ function report(m: Measured, log: (line: string) => void): ColdStartResult {
       [NO_KEEP_NAMES]: m.built.noKeepNames.sizes,
       'classify, sourcemap false': m.built.noMap.sizes,
       [TRACED]: m.built.traced.sizes,
-      [NO_SFN]: m.built.noSfn.sizes,
+      [NO_SPLIT]: m.built.noSplit.sizes,
+      [FLOOR_NO_SPLIT]: m.built.floorNoSplit.sizes,
     },
     reproducesPackagedClassify: { identicalMjs: m.built.identicalMjs, packagedMjsBytes: m.built.packagedMjsBytes, rebuiltMjsBytes: rebuilt.sizes.mjsBytes },
     timings: m.timings,
