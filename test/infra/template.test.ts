@@ -543,7 +543,7 @@ describe('state machines', () => {
     expect(objectAt(schedules.StartModelSchedule?.Properties, 'Target').Input).toBe('{"reason":"schedule"}');
   });
 
-  it('runs the serving check every minute on the serving-check function, whose role reaches only the active item, the status index and the two machines', () => {
+  it('runs the serving check every minute on the serving-check function, whose role reaches only the active item, the status index, and starts and follows runs of the two machines only', () => {
     const schedule = resource(template, 'ServingCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
     expect(schedule.ScheduleExpression).toBe('rate(1 minute)');
     expect(objectAt(schedule, 'Target').Arn).toEqual({ 'Fn::GetAtt': ['ServingCheckLambdaFunction', 'Arn'] });
@@ -557,6 +557,7 @@ describe('state machines', () => {
       'ServingStateOfActiveModel dynamodb:GetItem,dynamodb:UpdateItem ${RegistryTable.Arn}',
       'FindWaitingImages dynamodb:Query ${ResultsTable.Arn}/index/byStatus',
       'StartAndStopModel states:StartExecution ${StartModelStateMachine},${StopModelStateMachine}',
+      'FollowStartAndStopRuns states:DescribeExecution arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:pneumo-ci-start-model:*,arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:pneumo-ci-stop-model:*',
       'UseDataKeyThroughServices kms:Decrypt,kms:GenerateDataKey ${EncryptionKey.Arn}',
     ]);
   });

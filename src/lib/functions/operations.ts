@@ -4,7 +4,7 @@ import { loadGaugesConfig, loadServingCheckConfig } from '../config.js';
 import type { GaugesConfig, ServingCheckConfig } from '../config.js';
 import { readGauges } from '../gauges.js';
 import type { Gauges } from '../gauges.js';
-import { pendingWorkProbe, runServingCheck } from '../serving/check.js';
+import { executionStatusProbe, pendingWorkProbe, runServingCheck } from '../serving/check.js';
 import type { CheckReport } from '../serving/check.js';
 import { loadServingPolicy } from '../serving/config.js';
 import { overduePendingSeconds } from '../serving/overdue.js';
@@ -40,10 +40,16 @@ export function servingCheckFunction(runtime: Runtime, config: ServingCheckConfi
   const deps = {
     control: servingControl(runtime, env, { canStart: true, canStop: true }),
     pendingWork: pendingWorkProbe(runtime.documents, config.resultsTable),
+    executionStatus: executionStatusProbe(runtime.clientSettings),
   };
   return async (_event, context) => {
     if (context) runtime.logger.addContext(context);
     const report = await runServingCheck(deps);
+    if (report.cleared) {
+      // A run that ended without its failure step (States.Runtime, a timeout, StopExecution): worth an operator's look.
+      runtime.metrics.addMetric('ServingRequestsEndedUnrecorded', MetricUnit.Count, 1);
+      runtime.metrics.publishStoredMetrics();
+    }
     if (report.verdict.action !== 'none') runtime.logger.info('serving check acted', { ...report });
     return report;
   };

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { onDemandStart, servingCheck, servingExecutionName, usageMarkDue } from './decisions.js';
-import type { CheckVerdict, StartVerdict } from './decisions.js';
+import { onDemandStart, requestEndedUnrecorded, requestInFlight, servingCheck, servingExecutionName, usageMarkDue } from './decisions.js';
+import type { CheckVerdict, ExecutionStatus, StartVerdict, UnrecordedEnd } from './decisions.js';
 import type { ServingPolicy } from './policy.js';
 import type { ActiveServing, ServingStore } from './store.js';
 
@@ -53,13 +53,40 @@ export class ServingControl {
     return this.deps.store.markUsed(projectVersionArn, now, this.deps.policy.usageMarkMs);
   }
 
-  /** The periodic serving check. */
-  async check(now: number, pendingWork: () => Promise<boolean>): Promise<{ readonly verdict: CheckVerdict; readonly outcome: RequestOutcome }> {
-    const seen = await this.deps.store.read();
-    if (!seen) return { verdict: { action: 'none', why: 'no-model' }, outcome: { kind: 'not-needed', why: 'no-model' } };
+  /**
+   * The periodic serving check. With `executionStatus`, a request in flight is first checked against its
+   * execution (one DescribeExecution, only then): one that ended unheard is cleared, and the decision acts on that.
+   */
+  async check(
+    now: number,
+    pendingWork: () => Promise<boolean>,
+    executionStatus?: (executionArn: string) => Promise<ExecutionStatus>,
+  ): Promise<{ readonly verdict: CheckVerdict; readonly outcome: RequestOutcome; readonly cleared?: UnrecordedEnd }> {
+    let seen = await this.deps.store.read();
+    let cleared: UnrecordedEnd | undefined;
+    if (seen && executionStatus) {
+      cleared = await this.clearEndedRequest(seen, now, executionStatus);
+      if (cleared) seen = await this.deps.store.read();
+    }
+    const extra = cleared ? { cleared } : {};
+    if (!seen) return { verdict: { action: 'none', why: 'no-model' }, outcome: { kind: 'not-needed', why: 'no-model' }, ...extra };
     const verdict = servingCheck(seen.state, now, this.deps.policy, await pendingWork());
-    if (verdict.action === 'none') return { verdict, outcome: { kind: 'not-needed', why: verdict.why } };
-    return { verdict, outcome: await this.request(seen, now, verdict.action, verdict.reason) };
+    if (verdict.action === 'none') return { verdict, outcome: { kind: 'not-needed', why: verdict.why }, ...extra };
+    return { verdict, outcome: await this.request(seen, now, verdict.action, verdict.reason), ...extra };
+  }
+
+  private async clearEndedRequest(seen: ActiveServing, now: number, executionStatus: (executionArn: string) => Promise<ExecutionStatus>): Promise<UnrecordedEnd | undefined> {
+    const { request } = seen.state;
+    if (!request?.executionName || seen.requestedAtText === undefined || !requestInFlight(seen.state, now, this.deps.policy)) return undefined;
+    const machineArn = request.kind === 'START' ? this.deps.startMachineArn : this.deps.stopMachineArn;
+    if (!machineArn) return undefined;
+    const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:${request.executionName}`;
+    const end = requestEndedUnrecorded(request, await executionStatus(executionArn), now);
+    if (!end) return undefined;
+    const won = await this.deps.store.requestEndedUnrecorded(seen.requestedAtText, { ...end, at: new Date(now).toISOString() });
+    if (!won) return undefined;
+    this.deps.logger.warn('serving request ended without its run recording it; cleared', { kind: end.kind, executionName: request.executionName, error: end.error });
+    return end;
   }
 
   private async request(seen: ActiveServing, now: number, action: 'start' | 'stop', reason: string): Promise<RequestOutcome> {

@@ -17,6 +17,8 @@ export const STOP_REASONS: readonly StopReason[] = ['idle', 'cap', 'schedule', '
 export interface ServingRequest {
   readonly kind: 'START' | 'STOP';
   readonly at: number;
+  /** The execution that answers it, where the caller named one (classify and the serving check do). */
+  readonly executionName?: string | undefined;
 }
 
 /** What the registry's `active` item says about serving, as numbers (epoch ms). */
@@ -124,6 +126,30 @@ export function servingCheck(state: ServingState, now: number, policy: ServingPo
   if (!pendingWork) return { action: 'none', why: 'no-work' };
   const verdict = onDemandStart(state, now, policy);
   return verdict.start ? { action: 'start', reason: 'on-demand' } : { action: 'none', why: verdict.why };
+}
+
+/** DescribeExecution's status, or NOT_FOUND when Step Functions has no such execution. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | 'NOT_FOUND';
+
+/** How long a request may name an execution that does not exist yet: the claim is written before StartExecution. */
+export const EXECUTION_APPEAR_MS = 2 * 60_000;
+
+export interface UnrecordedEnd {
+  readonly kind: 'START' | 'STOP';
+  readonly error: string;
+  /** Only a start that really failed (FAILED, TIMED_OUT) backs on-demand starts off; an aborted one was stopped by someone. */
+  readonly backOff: boolean;
+}
+
+/**
+ * Whether a request's execution ended without its run telling the registry (States.Runtime, an execution
+ * timeout, a StopExecution, a lost StartExecution): then the request is over and the check may act again.
+ */
+export function requestEndedUnrecorded(request: ServingRequest, status: ExecutionStatus, now: number): UnrecordedEnd | undefined {
+  if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return undefined;
+  if (status === 'NOT_FOUND' && now - request.at < EXECUTION_APPEAR_MS) return undefined;
+  const error = status === 'NOT_FOUND' ? 'execution-never-started' : `execution-ended-unrecorded: ${status}`;
+  return { kind: request.kind, error, backOff: request.kind === 'START' && (status === 'FAILED' || status === 'TIMED_OUT') };
 }
 
 /** Whether a caller that last marked use at `lastMarkedAt` should mark it again (one write a minute, not one an image). */

@@ -63,7 +63,7 @@ export function servingStateOf(item: Record<string, unknown>, holdItem?: Record<
   const serving = typeof item.serving === 'object' && item.serving !== null ? (item.serving as Record<string, unknown>) : undefined;
   const requestedAt = time(serving?.requestedAt);
   const kind = serving?.request;
-  const request: ServingRequest | undefined = requestedAt !== undefined && (kind === 'START' || kind === 'STOP') ? { kind, at: requestedAt } : undefined;
+  const request: ServingRequest | undefined = requestedAt !== undefined && (kind === 'START' || kind === 'STOP') ? { kind, at: requestedAt, executionName: text(serving?.executionName) } : undefined;
   const servedMs = typeof item.servedMs === 'number' ? item.servedMs : undefined;
   return {
     running: item.state !== 'STOPPED',
@@ -184,6 +184,19 @@ export class ServingStore {
     await this.updateActive(
       { set: { stopReason: fields.stopReason, servedDay: fields.servedDay, servedMs: fields.servedMs }, remove: ['serving'] },
       { expression: 'projectVersionArn = :arn', values: { ':arn': projectVersionArn } },
+    );
+  }
+
+  /**
+   * The serving check found the request's execution ended without its run recording it: the request is over, and
+   * the failure is noted as a run's own failure step would have (a start's back-off only when `backOff`).
+   * Conditional on exactly the request read, so a run that records its end meanwhile is not overwritten.
+   */
+  async requestEndedUnrecorded(requestedAt: string, end: { readonly kind: 'START' | 'STOP'; readonly error: string; readonly backOff: boolean; readonly at: string }): Promise<boolean> {
+    const noted = end.kind === 'START' ? { lastStartError: end.error, ...(end.backOff ? { lastStartFailedAt: end.at } : {}) } : { lastStopError: end.error, lastStopFailedAt: end.at };
+    return this.updateActive(
+      { set: noted, remove: ['serving'] },
+      { expression: 'serving.requestedAt = :at AND serving.#kind = :kind', names: { '#kind': 'request' }, values: { ':at': requestedAt, ':kind': end.kind } },
     );
   }
 
