@@ -39,7 +39,7 @@ export function executionStatusProbe(clientSettings: ClientSettings): (execution
     sfn ??= import('@aws-sdk/client-sfn').then((module) => ({ client: new module.SFNClient(clientConfig(clientSettings, 'sfn')), Command: module.DescribeExecutionCommand }));
     const { client, Command } = await sfn;
     try {
-      return ((await client.send(new Command({ executionArn }))).status ?? 'RUNNING') as ExecutionStatus;
+      return (await client.send(new Command({ executionArn }))).status ?? 'RUNNING';
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return 'NOT_FOUND';
       throw error;

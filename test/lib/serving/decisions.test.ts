@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inQuietHours, onDemandStart, servedAfterStop, servedTodayMs, servingCheck, servingExecutionName, usageMarkDue } from '../../../src/lib/serving/decisions.js';
+import { EXECUTION_APPEAR_MS, inQuietHours, onDemandStart, requestEndedUnrecorded, servedAfterStop, servedTodayMs, servingCheck, servingExecutionName, usageMarkDue } from '../../../src/lib/serving/decisions.js';
 import type { ServingState } from '../../../src/lib/serving/decisions.js';
 import { DEFAULT_POLICY, parseQuietHours } from '../../../src/lib/serving/policy.js';
 import type { ServingPolicy } from '../../../src/lib/serving/policy.js';
@@ -127,5 +127,33 @@ describe('quiet hours, usage marks and execution names', () => {
     const name = servingExecutionName('start', 'on-demand', NOW);
     expect(name).toBe('on-demand-start-20261201T100000000Z');
     expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+  });
+});
+
+describe('requestEndedUnrecorded', () => {
+  const start = { kind: 'START' as const, at: NOW - 10 * MINUTE, executionName: 'on-demand-start-x' };
+  const stop = { kind: 'STOP' as const, at: NOW - 10 * MINUTE, executionName: 'idle-stop-x' };
+
+  it('leaves a request whose run still runs (or waits for a redrive)', () => {
+    expect(requestEndedUnrecorded(start, 'RUNNING', NOW)).toBeUndefined();
+    expect(requestEndedUnrecorded(stop, 'PENDING_REDRIVE', NOW)).toBeUndefined();
+  });
+
+  it.each([
+    ['FAILED', true],
+    ['TIMED_OUT', true],
+    ['ABORTED', false],
+    ['SUCCEEDED', false],
+  ] as const)('ends a start whose run is %s, backing on-demand starts off: %s', (status, backOff) => {
+    expect(requestEndedUnrecorded(start, status, NOW)).toEqual({ kind: 'START', error: `execution-ended-unrecorded: ${status}`, backOff });
+  });
+
+  it('ends a stop whose run failed, with no start back-off', () => {
+    expect(requestEndedUnrecorded(stop, 'FAILED', NOW)).toEqual({ kind: 'STOP', error: 'execution-ended-unrecorded: FAILED', backOff: false });
+  });
+
+  it('gives a just-claimed request time for its StartExecution, then ends one whose run never appeared', () => {
+    expect(requestEndedUnrecorded({ ...start, at: NOW - EXECUTION_APPEAR_MS + 1 }, 'NOT_FOUND', NOW)).toBeUndefined();
+    expect(requestEndedUnrecorded({ ...start, at: NOW - EXECUTION_APPEAR_MS }, 'NOT_FOUND', NOW)).toEqual({ kind: 'START', error: 'execution-never-started', backOff: false });
   });
 });

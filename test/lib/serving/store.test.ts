@@ -110,6 +110,29 @@ describe('ServingStore', () => {
     expect(after).not.toHaveProperty('serving');
   });
 
+  it('ends an unrecorded request only if it is exactly the one read, noting the failure as its run would have', async () => {
+    await active({ state: 'STOPPED', serving: { request: 'START', requestedAt: iso(NOW - 1000), executionName: 'on-demand-start-a' } });
+    expect((await seen()).state.request).toEqual({ kind: 'START', at: NOW - 1000, executionName: 'on-demand-start-a' });
+    const end = { kind: 'START' as const, error: 'execution-ended-unrecorded: ABORTED', backOff: false, at: iso(NOW) };
+    expect(await store.requestEndedUnrecorded(iso(NOW - 2000), end)).toBe(false);
+    expect(await store.requestEndedUnrecorded(iso(NOW - 1000), { ...end, kind: 'STOP' })).toBe(false);
+    expect(await item()).toHaveProperty('serving');
+    expect(await store.requestEndedUnrecorded(iso(NOW - 1000), end)).toBe(true);
+    const after = await item();
+    expect(after).toMatchObject({ lastStartError: 'execution-ended-unrecorded: ABORTED' });
+    expect(after).not.toHaveProperty('serving');
+    expect(after).not.toHaveProperty('lastStartFailedAt');
+
+    await active({ state: 'STOPPED', serving: { request: 'START', requestedAt: iso(NOW - 1000), executionName: 'on-demand-start-b' } });
+    await store.requestEndedUnrecorded(iso(NOW - 1000), { ...end, error: 'execution-ended-unrecorded: FAILED', backOff: true });
+    expect(await item()).toMatchObject({ lastStartFailedAt: iso(NOW), lastStartError: 'execution-ended-unrecorded: FAILED' });
+
+    await active({ serving: { request: 'STOP', requestedAt: iso(NOW - 1000), executionName: 'idle-stop-c' } });
+    await store.requestEndedUnrecorded(iso(NOW - 1000), { ...end, kind: 'STOP', error: 'execution-ended-unrecorded: TIMED_OUT' });
+    expect(await item()).toMatchObject({ lastStopFailedAt: iso(NOW), lastStopError: 'execution-ended-unrecorded: TIMED_OUT' });
+    expect(await item()).not.toHaveProperty('serving');
+  });
+
   it('a stop marks its own version only, and a stop request ends only a stop', async () => {
     await active({ serving: { request: 'STOP', requestedAt: iso(NOW) } });
     await store.stopped(OTHER, { stopReason: 'idle', servedDay: '2026-12-01', servedMs: 5000 });
