@@ -1,7 +1,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { Hold } from '../fixtures/hold.js';
 import { fixtureImage } from '../fixtures/images.js';
 import { startTestStack, uploadTrainingSample } from '../fixtures/local-stack.js';
 import type { TestStack } from '../fixtures/local-stack.js';
@@ -14,10 +15,12 @@ import type { TestStack } from '../fixtures/local-stack.js';
 
 const IDLE_STOP_SECONDS = 2;
 let testStack: TestStack;
+/** Holds a model start in STARTING while set, so a test can end the start's execution in the middle of it. */
+let runningHold: Hold | undefined;
 
 beforeAll(async () => {
   testStack = await startTestStack(inject('localPackageDir'), {
-    rekognition: { startingDelayMs: 1000, stoppingDelayMs: 200 },
+    rekognition: { startingDelayMs: 1000, stoppingDelayMs: 200, hold: (point) => (point.at === 'running' ? runningHold?.enter() : undefined) },
     environment: { IDLE_STOP_MINUTES: String(IDLE_STOP_SECONDS / 60), USAGE_MARK_SECONDS: '1' },
     rateSchedules: { intervalMs: 200 },
   });
@@ -38,7 +41,7 @@ async function row(key: string): Promise<Record<string, unknown>> {
   return Item ?? {};
 }
 
-async function executionsOf(logicalId: string): Promise<{ name?: string | undefined; status?: string | undefined }[]> {
+async function executionsOf(logicalId: string): Promise<{ name?: string | undefined; status?: string | undefined; executionArn?: string | undefined }[]> {
   const { executions = [] } = await testStack.sfn.send(new ListExecutionsCommand({ stateMachineArn: testStack.stack.names.stateMachines[logicalId] }));
   return executions;
 }
@@ -77,5 +80,33 @@ describe('on-demand serving on the local stack', () => {
     expect(item.serving).toBeUndefined();
     expect(item.servedMs).toBeGreaterThan(0);
     expect(stack.invokers.ClassifyLambdaFunction?.stats).toMatchObject({ deadLettered: 0 });
+  }, 120_000);
+
+  it('a start whose execution is stopped out of band is cleared by the next serving check, which starts the model again for the waiting image', async () => {
+    const { s3, sfn, stack } = testStack;
+    await vi.waitFor(async () => { expect(await active()).toMatchObject({ state: 'STOPPED' }); }, { timeout: 30_000, interval: 100 });
+    const before = new Set((await executionsOf('StartModelStateMachine')).map((execution) => execution.name));
+    const hold = new Hold();
+    runningHold = hold;
+    let aborted: string | undefined;
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: stack.names.bucket, Key: 'inbox/oob/a.jpeg', Body: fixtureImage('pneumonia-1.jpeg') }));
+      await hold.reached();
+      const running = (await executionsOf('StartModelStateMachine')).filter((execution) => !before.has(execution.name) && execution.status === 'RUNNING');
+      expect(running).toHaveLength(1);
+      aborted = running[0]?.executionArn ?? '';
+      // What a console StopExecution does: the run ends ABORTED without its RecordOutcome step.
+      await sfn.send(new StopExecutionCommand({ executionArn: aborted, cause: 'stopped by an operator' }));
+      expect((await sfn.send(new DescribeExecutionCommand({ executionArn: aborted }))).status).toBe('ABORTED');
+    } finally {
+      runningHold = undefined;
+      hold.open();
+    }
+
+    await vi.waitFor(async () => { expect((await row('inbox/oob/a.jpeg')).status).toMatch(/^(CLASSIFIED|NEEDS_REVIEW)$/); }, { timeout: 30_000, interval: 100 });
+    // The second start came at once (an aborted start is no failed start: no back-off), and its Promote rewrote the item.
+    expect(await active()).toMatchObject({ state: 'RUNNING', startReason: 'on-demand' });
+    const starts = (await executionsOf('StartModelStateMachine')).filter((execution) => !before.has(execution.name));
+    expect(starts.map((execution) => execution.status).sort()).toEqual(['ABORTED', 'SUCCEEDED']);
   }, 120_000);
 });
