@@ -139,6 +139,19 @@ describe('start-model', () => {
     expect(await item(tables.registry, { id: 'active' })).toBeUndefined();
   });
 
+  it('a failed start of a version that is not the promoted one ends its request but sets no on-demand back-off', async () => {
+    await put(tables.registry, { id: `version#${NEXT}`, versionName: NEXT, status: 'TRAINED' });
+    await put(tables.registry, { id: 'active', versionName: 'promoted', projectVersionArn: 'arn:aws:rekognition:us-east-1:123456789012:project/p/version/promoted/1', state: 'STOPPED' });
+    fake.addVersion(NEXT, ['STOPPED'], {}, NEXT_VERSION_ARN);
+    fake.afterStart = ['STARTING', 'FAILED'];
+    const execution = await deployment.run('start-model', { versionName: NEXT });
+    expect(failure(execution).error).toBe('ModelStartFailed');
+    const active = await item(tables.registry, { id: 'active' });
+    expect(active).toMatchObject({ versionName: 'promoted', state: 'STOPPED' });
+    expect(active).not.toHaveProperty('serving');
+    expect(active).not.toHaveProperty('lastStartFailedAt');
+  });
+
   it('ends failed as StartInterrupted, without polling on, when a stop reaches the version it is starting', async () => {
     await put(tables.registry, { id: `version#${NEXT}`, versionName: NEXT, status: 'TRAINED' });
     fake.addVersion(NEXT, ['STOPPED'], {}, NEXT_VERSION_ARN);

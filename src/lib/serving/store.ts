@@ -171,9 +171,9 @@ export class ServingStore {
     );
   }
 
-  /** A start run failed: its request (if any) is over, and on-demand starts back off from now. */
-  async startFailed(at: string, error: string): Promise<void> {
-    await this.updateActive({ set: { lastStartFailedAt: at, lastStartError: error }, remove: ['serving'] }, { expression: 'attribute_exists(id)' });
+  /** A start run failed: its request (if any) is over, and with `backOff` on-demand starts back off from now. */
+  async startFailed(at: string, error: string, options: { readonly backOff: boolean } = { backOff: true }): Promise<void> {
+    await this.updateActive(options.backOff ? { set: { lastStartFailedAt: at, lastStartError: error }, remove: ['serving'] } : { remove: ['serving'] }, { expression: 'attribute_exists(id)' });
   }
 
   /**

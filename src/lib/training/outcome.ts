@@ -181,8 +181,11 @@ export async function recordOutcome(deps: OutcomeDeps, request: OutcomeRequest):
     }
   } else if (request.outcome === 'START_FAILED') {
     if (versionName !== undefined) await registry.updateVersion(versionName, { lastStartError: `${error}: ${cause}`, lastStartFailedAt: now, updatedAt: now });
-    // Ends the on-demand request this run answered, and on-demand starts back off from a failure.
-    await deps.serving.store.startFailed(now, `${error}: ${cause}`);
+    // Ends the request this run answered. On-demand starts back off only from a failed start of the promoted
+    // version (or one whose version is unknown): a user's trial start of another version says nothing about it.
+    const active = versionName === undefined ? undefined : await registry.active();
+    const promoted = active === undefined || active.versionName === versionName;
+    await deps.serving.store.startFailed(now, `${error}: ${cause}`, { backOff: promoted });
   } else if (request.outcome === 'STOPPED') {
     const before = await deps.serving.store.read();
     const active = await registry.active();
