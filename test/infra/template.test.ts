@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServingSchedule } from '../../src/lib/cost.js';
+import { ACTIVE_MODEL_ID, SERVING_HOLD_ID } from '../../src/lib/tables/registry.js';
 import { packageTemplate } from '../../src/local/template.js';
 import {
   actionStrings,
@@ -554,12 +555,17 @@ describe('state machines', () => {
     const granted = statements.map(({ statement }) => `${render(statement.Sid)} ${actionStrings(statement.Action).join(',')} ${renderedResources(statement).join(',')}`);
     expect(granted).toEqual([
       'WriteOwnLogs logs:CreateLogStream,logs:PutLogEvents ${ServingCheckLogGroup.Arn}',
-      'ServingStateOfActiveModel dynamodb:GetItem,dynamodb:UpdateItem ${RegistryTable.Arn}',
+      'ReadServingStateAndHold dynamodb:GetItem ${RegistryTable.Arn}',
+      'ServingStateOfActiveModel dynamodb:UpdateItem ${RegistryTable.Arn}',
       'FindWaitingImages dynamodb:Query ${ResultsTable.Arn}/index/byStatus',
       'StartAndStopModel states:StartExecution ${StartModelStateMachine},${StopModelStateMachine}',
       'FollowStartAndStopRuns states:DescribeExecution arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:pneumo-ci-start-model:*,arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:pneumo-ci-stop-model:*',
       'UseDataKeyThroughServices kms:Decrypt,kms:GenerateDataKey ${EncryptionKey.Arn}',
     ]);
+    // ServingStore.read() gets both items: a role limited to `active` would be denied the hold on AWS.
+    const leadingKeys = (sid: string): unknown => objectAt(objectAt(statements.find(({ statement }) => statement.Sid === sid)?.statement.Condition, 'ForAllValues:StringEquals'))['dynamodb:LeadingKeys'];
+    expect(leadingKeys('ReadServingStateAndHold')).toEqual([ACTIVE_MODEL_ID, SERVING_HOLD_ID]);
+    expect(leadingKeys('ServingStateOfActiveModel')).toEqual([ACTIVE_MODEL_ID]);
   });
 });
 
