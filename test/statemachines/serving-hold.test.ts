@@ -9,9 +9,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ResultRow } from '../../src/lib/tables/results.js';
 import { normalizeSequencer } from '../../src/lib/s3-event.js';
 import { pendingWorkProbe } from '../../src/lib/serving/check.js';
-import { ServingControl } from '../../src/lib/serving/control.js';
-import { DEFAULT_POLICY } from '../../src/lib/serving/policy.js';
+import type { ServingControl } from '../../src/lib/serving/control.js';
 import { ServingStore } from '../../src/lib/serving/store.js';
+import { servingControl } from '../../src/lib/serving/wiring.js';
 import type { LocalExecution } from '../../src/local/sfn-runner.js';
 import { startLocalDynamo } from '../fixtures/dynamodb.js';
 import type { LocalDynamo } from '../fixtures/dynamodb.js';
@@ -20,7 +20,7 @@ import { VERSION_ARN } from '../fixtures/models.js';
 import { FakeRekognition } from '../fixtures/rekognition-service.js';
 import { serveObjects } from '../fixtures/s3-objects.js';
 import { SUBSTITUTIONS } from '../fixtures/statemachines.js';
-import { createTables, deploy } from './harness.js';
+import { createTables, deploy, TEST_ENV } from './harness.js';
 import type { Deployment, Tables } from './harness.js';
 
 /*
@@ -82,15 +82,11 @@ afterEach(() => {
   sfnMock.reset();
 });
 
+/** One container's serving control, built as classify and the serving check build theirs from their environment. */
 function control(): ServingControl {
-  return new ServingControl({
-    store,
-    startExecution: async (request) => (await new SFNClient({ region: 'eu-west-1' }).send(new StartExecutionCommand(request))).executionArn,
-    startMachineArn: START_ARN,
-    stopMachineArn: STOP_ARN,
-    policy: DEFAULT_POLICY,
-    logger: new Logger({ serviceName: 'serving-test', logLevel: 'SILENT' }),
-  });
+  const runtime = { documents: dynamo.documents, logger: new Logger({ serviceName: 'serving-test', logLevel: 'SILENT' }), clientSettings: { region: 'eu-west-1' } };
+  const env = { ...TEST_ENV, REGISTRY_TABLE: tables.registry, START_MODEL_STATE_MACHINE_ARN: START_ARN, STOP_MODEL_STATE_MACHINE_ARN: STOP_ARN };
+  return servingControl(runtime, env, { canStart: true, canStop: true });
 }
 
 async function active(): Promise<Record<string, unknown>> {
